@@ -1,0 +1,10 @@
+"""Checks: small pure functions (CheckContext, params) → Verdict, registered by id.
+
+A rubric in an exercise spec names checks by id; importing this package registers all of
+them. New kinds of checks are new functions in a topic module.
+"""
+
+from grader.checks import architecture, hidden, pipeline, training  # noqa: F401 - registers
+from grader.checks.base import REGISTRY, CheckContext, Scoring, Verdict
+
+__all__ = ["REGISTRY", "CheckContext", "Scoring", "Verdict"]

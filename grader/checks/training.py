@@ -1,0 +1,171 @@
+"""Checks on the run itself: did it finish, did the callback stop training at the right
+epoch, does the callback behave, and does the graded function return the accuracy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from grader.checks.base import (
+    CheckContext,
+    Verdict,
+    check,
+    failed,
+    not_applicable,
+    not_judged,
+    passed,
+)
+from grader.trace import FitCall
+
+
+@check("runs", "The submission runs to the end")
+def runs(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
+    execution = ctx.trace.execution
+    if ctx.run_status == "timeout":
+        return failed(f"the run {ctx.run_message or 'hit the time limit'}",
+                      hint="look for a loop that never ends or far more epochs than asked; "
+                           "everything recorded before the limit is still graded")
+    if execution.error_name:
+        where = f" in cell {execution.error_cell}" if execution.error_cell is not None \
+            and execution.kind == "notebook" else ""
+        line = f" (line {execution.error_cell})" if execution.kind == "module" \
+            and execution.error_cell and execution.error_name == "SyntaxError" else ""
+        return failed(f"the code raised {execution.error_name}{where}{line}: "
+                      f"{(execution.error_value or '').splitlines()[0][:200] if execution.error_value else ''}",
+                      hint="run the notebook top to bottom in a fresh kernel and fix the "
+                           "first error; later cells were not run")
+    if ctx.run_status == "crashed" and not (execution.kernel_died and execution.ran_to_end):
+        return failed(f"the run stopped abnormally: {ctx.run_message}",
+                      hint="the process was killed or crashed (out of memory?)")
+    if not execution.ran_to_end:
+        return failed("the run did not reach its last cell")
+    note = " (the last cell stopped its own kernel, as in the lesson)" \
+        if execution.kernel_died else ""
+    return passed(f"ran {execution.cells_run} of {execution.code_cells} code cell(s) "
+                  f"without error{note}" if execution.kind == "notebook"
+                  else "the module ran without error")
+
+
+def _accuracies(fit: FitCall) -> list[float | None]:
+    return [epoch.accuracy for epoch in fit.epochs]
+
+
+def recorded_accuracy_disagrees(ctx: CheckContext) -> str | None:
+    """The trace's final accuracy against the accuracy the scorer recomputed itself."""
+    fit = ctx.trace.training_fit
+    recomputed = ctx.scoring.train_accuracy
+    if fit is None or not fit.epochs or recomputed is None:
+        return None
+    recorded = fit.epochs[-1].accuracy
+    if recorded is None or abs(recorded - recomputed) <= ctx.spec.train_accuracy_tolerance:
+        return None
+    return (f"the recorded final training accuracy {recorded:.3f} disagrees with the "
+            f"{recomputed:.3f} the grader measured on the training images")
+
+
+@check("callback_stop", "Training stopped at the first epoch above 0.999")
+def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
+    fit = ctx.trace.training_fit
+    if fit is None or not fit.epochs:
+        return not_judged("no training epoch was recorded" if ctx.trace.fits
+                          else "the code never called fit")
+    threshold, limit = ctx.spec.accuracy_threshold, ctx.spec.epoch_limit
+    accuracies = _accuracies(fit)
+    if all(a is None for a in accuracies):
+        return failed("training logged no accuracy",
+                      hint="compile with metrics=['accuracy'] so the callback can read it")
+    disagreement = recorded_accuracy_disagrees(ctx)
+    if disagreement:
+        return failed(f"{disagreement}; the recorded epochs are not trusted")
+    first_above = next((i + 1 for i, a in enumerate(accuracies)
+                        if a is not None and a > threshold), None)
+    epochs_run = len(fit.epochs)
+    stopped_at = fit.stopped_at_epoch if fit.stopped_by else None
+    found = {"epochs_run": epochs_run, "first_above": first_above, "stopped_at": stopped_at}
+    best = max(a for a in accuracies if a is not None)
+    if first_above is None:
+        if stopped_at is not None:
+            return failed(f"{fit.stopped_by} stopped training at epoch {stopped_at} while "
+                          f"accuracy was {accuracies[stopped_at - 1]}, not above {threshold}",
+                          hint="stop when logs['accuracy'] > 0.999, not on another quantity",
+                          found=found)
+        return failed(f"training accuracy never exceeded {threshold} in {epochs_run} epoch(s) "
+                      f"(best {best:.4f})",
+                      hint="with the lesson's architecture, rescale=1/255 and RMSprop at "
+                           "0.001 the model passes 0.999 within 15 epochs", found=found)
+    if stopped_at == first_above and stopped_at <= limit:
+        return passed(f"{fit.stopped_by} stopped training at epoch {stopped_at}, the first "
+                      f"epoch above {threshold} (limit {limit})", found=found)
+    if stopped_at == first_above:
+        return failed(f"stopped at epoch {stopped_at}, after the {limit}-epoch limit",
+                      hint=f"train for at most epochs={limit}", found=found)
+    if stopped_at is None:
+        return failed(f"accuracy passed {threshold} at epoch {first_above} but training went "
+                      f"on for {epochs_run} epoch(s): no callback stopped it",
+                      hint="pass your callback to fit(..., callbacks=[callbacks]) and set "
+                           "self.model.stop_training = True in on_epoch_end", found=found)
+    return failed(f"{fit.stopped_by} stopped training at epoch {stopped_at}, but accuracy "
+                  f"first passed {threshold} at epoch {first_above}",
+                  hint="compare the epoch's accuracy with 0.999 in on_epoch_end", found=found)
+
+
+@check("callback_behaviour", "The callback stops above 0.999 and only then")
+def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
+    below, above = params.get("below", 0.998), params.get("above", 0.9995)
+    fit = ctx.trace.training_fit
+    if fit is None:
+        return not_judged("the code never called fit, so no callback reached training")
+    if not fit.callbacks:
+        return failed("no callback was passed to fit",
+                      hint="create your callback and pass it: "
+                           "model.fit(..., callbacks=[callbacks])")
+    tests = ctx.trace.callback_tests
+    if not tests:
+        return not_judged("the callback could not be tested (training did not finish)")
+    good = [t for t in tests if t.stopped_below is False and t.stopped_above is True]
+    if good:
+        return passed(f"{good[0].callback} kept training at accuracy {below} and stopped at "
+                      f"{above}")
+    test = tests[0]
+    if test.error:
+        return failed(f"{test.callback} raised {test.error} when given epoch logs",
+                      hint="read the accuracy with logs.get('accuracy') and compare it with "
+                           "0.999")
+    if test.stopped_below:
+        return failed(f"{test.callback} stopped training at accuracy {below}, which is not "
+                      f"above 0.999", hint="stop only when logs['accuracy'] > 0.999")
+    return failed(f"{test.callback} did not stop training at accuracy {above}",
+                  hint="in on_epoch_end, set self.model.stop_training = True when "
+                       "logs['accuracy'] > 0.999")
+
+
+@check("returns_accuracy", "The graded function returns the final training accuracy")
+def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
+    name = ctx.spec.entry_function
+    if not name:
+        return not_applicable("this exercise has no graded function")
+    entry = ctx.trace.entry_point
+    if entry is None:
+        if ctx.spec.entry_required:
+            return failed(f"no function {name}() was defined",
+                          hint=f"keep the graded function {name}() from the template")
+        return not_applicable(f"no {name}() defined: the cells form of the exercise has no "
+                              "return value to check")
+    if entry.error:
+        return failed(f"{name}() raised {entry.error}",
+                      hint="return history.history['accuracy'][-1]")
+    if entry.called_by is None:
+        return not_judged(f"{name}() was never called (the run stopped before)")
+    fit = ctx.trace.training_fit
+    final = fit.epochs[-1].accuracy if fit is not None and fit.epochs else None
+    value = entry.returned_value
+    if value is None:
+        return failed(f"{name}() returned a {entry.returned_type}, expected the final training "
+                      "accuracy as a number", hint="return history.history['accuracy'][-1]")
+    if final is None:
+        return not_judged("no training accuracy was recorded to compare with")
+    if math.isclose(value, final, abs_tol=float(params.get("tolerance", 1e-6))):
+        return passed(f"{name}() returned {value:.4f}, the final training accuracy")
+    return failed(f"{name}() returned {value:.4f} but the final training accuracy was "
+                  f"{final:.4f}", hint="return history.history['accuracy'][-1]")

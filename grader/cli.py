@@ -1,0 +1,201 @@
+"""Command line: `grader grade`, `grader batch`, `grader data make`, `grader exercises`.
+
+Exit codes: 0 when grading finished (whatever the score), 2 on usage errors (bad flags,
+unknown exercise, unusable data), 1 when the grader itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader import __version__
+
+EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade TensorFlow course "
+                                     "exercises on real-world images.")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--exercise", default="happy-or-sad",
+                         help="installed exercise name or a spec .toml (default happy-or-sad)")
+        sub.add_argument("--train", type=Path, help="training zip or folder (overrides spec)")
+        sub.add_argument("--hidden", type=Path, help="hidden split folder (overrides spec)")
+        sub.add_argument("--data-dir", type=Path, help="where built-in data sets are kept")
+        sub.add_argument("--time-limit", type=float, help="seconds per submission")
+        sub.add_argument("--require-sandbox", action="store_true",
+                         help="fail instead of running without bubblewrap")
+        sub.add_argument("--keep-run", action="store_true",
+                         help="keep each run folder (debugging)")
+
+    grade = commands.add_parser("grade", help="grade one notebook or module")
+    grade.add_argument("path", type=Path)
+    grade.add_argument("--out", type=Path, help="folder for result.json and report.html")
+    grade.add_argument("--json", type=Path, help="also write the result JSON here")
+    common(grade)
+
+    batch = commands.add_parser("batch", help="grade every .ipynb/.py in a folder")
+    batch.add_argument("folder", type=Path)
+    batch.add_argument("--out", type=Path, default=Path("grader-out"))
+    common(batch)
+
+    data = commands.add_parser("data", help="data sets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    make = data_commands.add_parser("make", help="draw a built-in synthetic data set")
+    make.add_argument("name")
+    make.add_argument("--out", type=Path, help="folder (default: the data dir)")
+    make.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("exercises", help="list installed exercises")
+    return parser
+
+
+def _console():  # noqa: ANN202 - rich is imported lazily to keep start-up fast
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _print_table(results: list) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title="Grades")
+    for column in ("student", "status", "score", "hidden acc.", "failed checks"):
+        table.add_column(column)
+    for result in results:
+        failed = ", ".join(c.id for c in result.checks if c.passed is False) or "—"
+        hidden = result.metrics.get("hidden_accuracy")
+        table.add_row(result.student, result.status, f"{result.score:g} / {result.max_score:g}",
+                      "—" if hidden is None else f"{hidden:.3f}", failed)
+    _console().print(table)
+
+
+def _print_checks(result) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title=f"{result.student}: {result.score:g} / {result.max_score:g} "
+                        f"({result.status})")
+    for column in ("check", "result", "points", "message"):
+        table.add_column(column, overflow="fold")
+    for check in result.checks:
+        table.add_row(check.id, check.status, f"{check.score:g}/{check.max_score:g}",
+                      check.message)
+    _console().print(table)
+
+
+def _load_spec_and_data(args: argparse.Namespace):  # noqa: ANN202
+    from grader import datasource, exercise
+
+    spec = exercise.load(args.exercise, train=args.train, hidden=args.hidden)
+    return spec, datasource.resolve(spec, args.data_dir)
+
+
+def _warn_sandbox(args: argparse.Namespace) -> None:
+    from grader import sandbox
+
+    if not sandbox.bubblewrap_works() and not args.require_sandbox:
+        print("WARNING: bubblewrap is not available: submissions run WITHOUT a sandbox "
+              "(results record sandbox \"none\"). Install the 'bubblewrap' package.",
+              file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from grader.datasource import DataError
+    from grader.exercise import SpecError
+    from grader.grade import SandboxRequired
+
+    try:
+        if args.command == "exercises":
+            from grader import exercise
+
+            for name, path in exercise.available().items():
+                spec = exercise.load(path)
+                print(f"{name:16} {spec.title} (version {spec.version})")
+            return EXIT_OK
+        if args.command == "data":
+            return _data_make(args)
+        spec, data = _load_spec_and_data(args)
+        _warn_sandbox(args)
+        if args.command == "grade":
+            return _grade(args, spec, data)
+        return _batch(args, spec, data)
+    except (SpecError, DataError, SandboxRequired) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("grader: interrupted; results already written are kept", file=sys.stderr)
+        return EXIT_GRADER_FAILED
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        print(f"grader: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_GRADER_FAILED
+
+
+def _options(args: argparse.Namespace):  # noqa: ANN202
+    from grader.grade import GradeOptions
+
+    return GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
+                        keep_run=args.keep_run)
+
+
+def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
+    from grader.batch import write_outputs
+    from grader.grade import grade_file
+
+    if not args.path.exists():
+        print(f"grader: {args.path}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    result = grade_file(args.path, spec, data, _options(args))
+    out = args.out or Path("grader-out")
+    report_path = write_outputs(result, out)
+    if args.json:
+        result.write(args.json)
+    _print_checks(result)
+    if result.status == "error":
+        print(f"error: {result.error}")
+    print(f"result: {report_path.parent / 'result.json'}\nreport: {report_path}")
+    return EXIT_OK
+
+
+def _batch(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
+    from grader.batch import find_submissions, grade_folder
+
+    if not args.folder.is_dir():
+        print(f"grader: {args.folder}: not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    if not find_submissions(args.folder):
+        print(f"grader: {args.folder}: no .ipynb or .py submissions found", file=sys.stderr)
+        return EXIT_USAGE
+
+    def progress(result) -> None:  # noqa: ANN001
+        print(f"graded {result.student}: {result.score:g} / {result.max_score:g} "
+              f"({result.status})", flush=True)
+
+    results = grade_folder(args.folder, spec, data, args.out, _options(args), progress)
+    _print_table(results)
+    print(f"results: {args.out / 'results.csv'}\nreports: {args.out}/<student>/report.html")
+    return EXIT_OK
+
+
+def _data_make(args: argparse.Namespace) -> int:
+    from grader import datasets
+    from grader.datasource import default_data_dir
+
+    out = args.out or default_data_dir() / args.name
+    try:
+        built = datasets.build(args.name, out, seed=args.seed)
+    except KeyError as exc:
+        print(f"grader: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"training zip: {built.train_zip}\ntraining images: {built.train_dir}\n"
+          f"hidden split: {built.hidden_dir}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

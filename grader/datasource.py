@@ -1,0 +1,105 @@
+"""Where an exercise's training zip and hidden split come from: built-in or the instructor's.
+
+The built-in synthetic set is drawn once per data directory and reused; an instructor may
+give the real course zip (or a folder, zipped here in the course's layout) and their own
+hidden folder, in the spec or with --train/--hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.exercise import ExerciseSpec
+
+
+class DataError(ValueError):
+    """The training or hidden data cannot be used; one line for the instructor."""
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    train_zip: Path
+    hidden_dir: Path
+    origin: str  # "built-in synthetic (seed 0)" or the instructor's paths
+
+
+def default_data_dir() -> Path:
+    configured = os.environ.get("GRADER_DATA_DIR")
+    if configured:
+        return Path(configured)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "tf-image-grader"
+
+
+def _check_class_folders(folder: Path, classes: tuple[str, ...], what: str) -> None:
+    missing = [c for c in classes if not (folder / c).is_dir()]
+    if missing:
+        raise DataError(f"{what} {folder} has no {'/'.join(missing)} folder(s); expected "
+                        f"one sub-folder per class: {', '.join(classes)}")
+
+
+def _zip_folder(folder: Path, target: Path, classes: tuple[str, ...]) -> Path:
+    """The course zip's layout: top-level class folders, sorted, fixed timestamps."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for cls in classes:
+            for file in sorted((folder / cls).rglob("*")):
+                if file.is_file():
+                    info = zipfile.ZipInfo(f"{cls}/{file.relative_to(folder / cls).as_posix()}",
+                                           date_time=(2019, 1, 1, 0, 0, 0))
+                    archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+    os.replace(tmp, target)
+    return target
+
+
+def resolve(spec: ExerciseSpec, data_dir: Path | None = None) -> DataPaths:
+    data_dir = data_dir or default_data_dir()
+    if spec.train_source is None or spec.hidden_source is None:
+        built = _built_in(spec, data_dir)
+    train_zip = built.train_zip if spec.train_source is None else _train_zip(spec, data_dir)
+    hidden = built.hidden_dir if spec.hidden_source is None else spec.hidden_source
+    if not hidden.is_dir():
+        raise DataError(f"hidden split {hidden} is not a folder")
+    _check_class_folders(hidden, spec.classes, "hidden split")
+    origin = "built-in synthetic" if spec.train_source is None and spec.hidden_source is None \
+        else f"training {spec.train_source or 'built-in'}, hidden {hidden}"
+    return DataPaths(train_zip, hidden, origin)
+
+
+def _train_zip(spec: ExerciseSpec, data_dir: Path) -> Path:
+    source = spec.train_source
+    assert source is not None
+    if source.is_dir():
+        _check_class_folders(source, spec.classes, "training folder")
+        return _zip_folder(source, data_dir / "instructor" / f"{spec.name}.zip", spec.classes)
+    if not zipfile.is_zipfile(source):
+        raise DataError(f"training data {source} is neither a folder nor a zip file")
+    with zipfile.ZipFile(source) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    missing = [c for c in spec.classes if c not in tops]
+    if missing:
+        raise DataError(f"training zip {source} has no top-level {'/'.join(missing)} folder")
+    return source
+
+
+def _built_in(spec: ExerciseSpec, data_dir: Path) -> DataPaths:
+    """Draw the built-in set once; built aside and renamed so parallel graders never race."""
+    from grader import datasets
+
+    root = data_dir / spec.dataset
+    if not (root / "dataset.json").exists():
+        building = data_dir / f".{spec.dataset}.{os.getpid()}"
+        try:
+            datasets.build(spec.dataset, building)
+        except KeyError as exc:
+            raise DataError(str(exc.args[0]) if exc.args else str(exc)) from None
+        try:
+            os.rename(building, root)
+        except OSError:  # another grader finished first: use theirs
+            shutil.rmtree(building, ignore_errors=True)
+    return DataPaths(root / spec.zip_name, root / "hidden", "built-in synthetic")

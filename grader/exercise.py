@@ -1,0 +1,201 @@
+"""Exercise specs: the TOML files in grader/exercises/ turned into typed, validated objects.
+
+Why a typed layer: a spec is written by instructors, so a typo ("ponits") must be a clear
+one-line error when the spec is loaded, not a KeyError in the middle of a class's grading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXERCISES_DIR = Path(__file__).parent / "exercises"
+
+
+class SpecError(ValueError):
+    """An exercise spec that cannot be used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """A download address that course notebooks use, served from the local copy."""
+
+    file: str
+    url: str | None = None
+    gdown_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    id: str
+    points: float
+    params: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    name: str
+    title: str
+    version: str
+    seed: int
+    intra_op_threads: int
+    inter_op_threads: int
+    dataset: str
+    classes: tuple[str, ...]
+    zip_name: str
+    train_source: Path | None
+    hidden_source: Path | None
+    zip_paths: tuple[str, ...]
+    extracted_paths: tuple[str, ...]
+    downloads: tuple[Download, ...]
+    entry_function: str | None
+    entry_returns: str | None
+    entry_required: bool
+    accuracy_threshold: float
+    epoch_limit: int
+    train_accuracy_tolerance: float
+    time_seconds: float
+    memory_mb: int
+    output_tail_bytes: int
+    rubric: tuple[RubricItem, ...]
+    source_path: Path
+    spec_hash: str
+
+    @property
+    def max_score(self) -> float:
+        return sum(item.points for item in self.rubric)
+
+    def rubric_item(self, check_id: str) -> RubricItem | None:
+        return next((item for item in self.rubric if item.id == check_id), None)
+
+
+_KNOWN_TABLES = {"exercise", "data", "stage", "downloads", "entry_point", "training",
+                 "limits", "rubric"}
+
+
+def _table(raw: dict[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise SpecError(f"[{name}] must be a table")
+    unknown = set(table) - allowed
+    if unknown:
+        raise SpecError(f"[{name}] has unknown key(s): {', '.join(sorted(unknown))}")
+    return table
+
+
+def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in table:
+        raise SpecError(f"[{where}] is missing '{key}'")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SpecError(f"[{where}] '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def available() -> dict[str, Path]:
+    """Installed exercises by their name (file stem with '_' read as '-')."""
+    return {p.stem.replace("_", "-"): p for p in sorted(EXERCISES_DIR.glob("*.toml"))}
+
+
+def load(name_or_path: str | Path, *, train: Path | None = None,
+         hidden: Path | None = None) -> ExerciseSpec:
+    """Load an installed exercise by name, or a spec file by path.
+
+    `train`/`hidden` override the data sources (the CLI flags), so an instructor can grade
+    against the real course zip and their own hidden split without editing the spec.
+    """
+    path = Path(name_or_path)
+    if not path.suffix == ".toml":
+        known = available()
+        if str(name_or_path) not in known:
+            raise SpecError(f"unknown exercise '{name_or_path}'; installed: "
+                            f"{', '.join(known) or 'none'}")
+        path = known[str(name_or_path)]
+    try:
+        text = path.read_bytes()
+        raw = tomllib.loads(text.decode("utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read exercise spec {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"exercise spec {path} is not valid TOML: {exc}") from None
+    return _parse(raw, path, hashlib.sha256(text).hexdigest(), train, hidden)
+
+
+def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
+           hidden: Path | None) -> ExerciseSpec:
+    unknown = set(raw) - _KNOWN_TABLES
+    if unknown:
+        raise SpecError(f"{path.name}: unknown table(s): {', '.join(sorted(unknown))}")
+    ex = _table(raw, "exercise", {"name", "title", "version", "seed", "intra_op_threads",
+                                  "inter_op_threads"})
+    data = _table(raw, "data", {"dataset", "classes", "zip_name", "train", "hidden"})
+    stage = _table(raw, "stage", {"zip_paths", "extracted_paths"})
+    entry = _table(raw, "entry_point", {"function", "returns", "required"})
+    training = _table(raw, "training", {"accuracy_threshold", "epoch_limit",
+                                        "train_accuracy_tolerance"})
+    limits = _table(raw, "limits", {"time_seconds", "memory_mb", "output_tail_bytes"})
+
+    downloads = []
+    for item in raw.get("downloads", []):
+        extra = set(item) - {"url", "gdown_id", "file"}
+        if extra or "file" not in item or not ({"url", "gdown_id"} & set(item)):
+            raise SpecError("[[downloads]] needs 'file' and one of 'url'/'gdown_id'")
+        downloads.append(Download(file=item["file"], url=item.get("url"),
+                                  gdown_id=item.get("gdown_id")))
+
+    rubric = []
+    from grader.checks import REGISTRY  # late import: checks import this module's types
+
+    for item in raw.get("rubric", []):
+        extra = set(item) - {"id", "points", "params", "title"}
+        if extra:
+            raise SpecError(f"[[rubric]] has unknown key(s): {', '.join(sorted(extra))}")
+        check_id = _require(item, "id", str, "rubric")
+        if check_id not in REGISTRY:
+            raise SpecError(f"[[rubric]] '{check_id}' is not a known check; known: "
+                            f"{', '.join(sorted(REGISTRY))}")
+        points = _require(item, "points", (int, float), f"rubric {check_id}")
+        rubric.append(RubricItem(id=check_id, points=float(points),
+                                 params=dict(item.get("params", {})), title=item.get("title")))
+    if not rubric:
+        raise SpecError(f"{path.name}: the rubric is empty")
+    if len({r.id for r in rubric}) != len(rubric):
+        raise SpecError(f"{path.name}: a check appears twice in the rubric")
+
+    def source(value: Any, override: Path | None) -> Path | None:
+        if override is not None:
+            return override
+        return (path.parent / value).resolve() if isinstance(value, str) else None
+
+    return ExerciseSpec(
+        name=_require(ex, "name", str, "exercise"),
+        title=_require(ex, "title", str, "exercise"),
+        version=str(_require(ex, "version", (str, int, float), "exercise")),
+        seed=int(ex.get("seed", 42)),
+        intra_op_threads=int(ex.get("intra_op_threads", 2)),
+        inter_op_threads=int(ex.get("inter_op_threads", 1)),
+        dataset=_require(data, "dataset", str, "data"),
+        classes=tuple(_require(data, "classes", list, "data")),
+        zip_name=str(data.get("zip_name", "data.zip")),
+        train_source=source(data.get("train"), train),
+        hidden_source=source(data.get("hidden"), hidden),
+        zip_paths=tuple(stage.get("zip_paths", [])),
+        extracted_paths=tuple(stage.get("extracted_paths", [])),
+        downloads=tuple(downloads),
+        entry_function=entry.get("function"),
+        entry_returns=entry.get("returns"),
+        entry_required=bool(entry.get("required", False)),
+        accuracy_threshold=float(training.get("accuracy_threshold", 0.999)),
+        epoch_limit=int(training.get("epoch_limit", 15)),
+        train_accuracy_tolerance=float(training.get("train_accuracy_tolerance", 0.2)),
+        time_seconds=float(limits.get("time_seconds", 600)),
+        memory_mb=int(limits.get("memory_mb", 4096)),
+        output_tail_bytes=int(limits.get("output_tail_bytes", 4096)),
+        rubric=tuple(rubric),
+        source_path=path,
+        spec_hash=spec_hash,
+    )

@@ -1,0 +1,265 @@
+"""Probe hooks: record what the student's code asks Keras to do, without changing it.
+
+Records every ImageDataGenerator, flow_from_directory and image_dataset_from_directory
+call, every compile and every fit (arguments, per-epoch logs, which callback stopped
+training), and saves the last trained model. Patches are installed on the classes, so
+every import path (keras, tf.keras, keras.preprocessing…) sees them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from typing import Any
+
+from grader.runner import callbacks as grader_callbacks
+from grader.runner.compat import drop_keras2_args
+from grader.runner.recorder import current, plain
+
+
+def install() -> None:
+    import keras
+    from keras.src.legacy.preprocessing.image import ImageDataGenerator
+
+    _patch_image_data_generator(ImageDataGenerator)
+    _patch_dataset_from_directory(keras)
+    _patch_compile(keras)
+    _patch_fit(keras)
+
+
+def _patch_image_data_generator(cls: Any) -> None:
+    original_init = cls.__init__
+    original_flow = cls.flow_from_directory
+    flow_signature = inspect.signature(original_flow)
+
+    @functools.wraps(original_init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        recorder = current()
+        self._grader_id = len(recorder.data["generators"])
+        recorder.data["generators"].append({
+            "id": self._grader_id,
+            "kwargs": plain(kwargs),
+            "positional_args": len(args),
+            "rescale": plain(self.rescale),
+        })
+        recorder.flush()
+
+    @functools.wraps(original_flow)
+    def flow_from_directory(self: Any, *args: Any, **kwargs: Any) -> Any:
+        recorder = current()
+        bound = flow_signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.pop("self", None)
+        entry: dict[str, Any] = {
+            "id": len(recorder.data["flows"]),
+            "generator_id": getattr(self, "_grader_id", None),
+            "directory": recorder.shown_path(arguments.get("directory")),
+            "target_size": plain(arguments.get("target_size")),
+            "batch_size": plain(arguments.get("batch_size")),
+            "class_mode": plain(arguments.get("class_mode")),
+            "color_mode": plain(arguments.get("color_mode")),
+            "images_found": None,
+            "class_indices": None,
+            "error": None,
+        }
+        recorder.data["flows"].append(entry)
+        try:
+            iterator = original_flow(self, *args, **kwargs)
+        except Exception as exc:
+            entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            recorder.flush()
+            raise
+        entry["images_found"] = int(iterator.samples)
+        entry["class_indices"] = plain(iterator.class_indices)
+        iterator._grader_flow_id = entry["id"]
+        recorder.flush()
+        return iterator
+
+    cls.__init__ = __init__
+    cls.flow_from_directory = flow_from_directory
+
+
+def _patch_dataset_from_directory(keras: Any) -> None:
+    """image_dataset_from_directory is re-exported under several names; patch each one."""
+    from keras.src.utils import image_dataset_utils
+
+    original = image_dataset_utils.image_dataset_from_directory
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def image_dataset_from_directory(*args: Any, **kwargs: Any) -> Any:
+        recorder = current()
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        entry = {
+            "id": len(recorder.data["datasets"]),
+            "directory": recorder.shown_path(arguments.get("directory")),
+            "image_size": plain(arguments.get("image_size")),
+            "batch_size": plain(arguments.get("batch_size")),
+            "label_mode": plain(arguments.get("label_mode")),
+            "class_names": None,
+            "error": None,
+        }
+        recorder.data["datasets"].append(entry)
+        try:
+            dataset = original(*args, **kwargs)
+        except Exception as exc:
+            entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            recorder.flush()
+            raise
+        entry["class_names"] = plain(getattr(dataset, "class_names", None))
+        recorder.flush()
+        return dataset
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "") or ""
+        if name.startswith("keras") and getattr(module, "image_dataset_from_directory",
+                                                None) is original:
+            module.image_dataset_from_directory = image_dataset_from_directory
+
+
+def _name_of(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_name_of(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _name_of(v) for k, v in value.items()}
+    if inspect.isfunction(value) or inspect.isbuiltin(value):
+        return value.__name__
+    config_name = getattr(value, "name", None)
+    return config_name if isinstance(config_name, str) else type(value).__name__
+
+
+def _learning_rate(optimizer: Any) -> float | None:
+    try:
+        return float(optimizer.learning_rate.numpy() if hasattr(optimizer.learning_rate,
+                                                                  "numpy")
+                     else optimizer.learning_rate)
+    except Exception:  # noqa: BLE001 - a schedule has no single learning rate
+        return None
+
+
+def _patch_compile(keras: Any) -> None:
+    original = keras.Model.compile
+
+    @functools.wraps(original)
+    def compile(self: Any, *args: Any, **kwargs: Any) -> Any:
+        recorder = current()
+        optimizer_arg = kwargs.get("optimizer", args[0] if args else "rmsprop")
+        result = original(self, *args, **kwargs)
+        loss = kwargs.get("loss", args[1] if len(args) > 1 else None)
+        optimizer = getattr(self, "optimizer", None)
+        recorder.data["compiles"].append({
+            "loss": plain(_name_of(loss)),
+            "loss_class": None if loss is None or isinstance(loss, str)
+            else type(loss).__name__,
+            "optimizer": type(optimizer).__name__ if optimizer is not None
+            else plain(_name_of(optimizer_arg)),
+            "optimizer_given_as": plain(optimizer_arg if isinstance(optimizer_arg, str)
+                                        else type(optimizer_arg).__name__),
+            "learning_rate": _learning_rate(optimizer) if optimizer is not None else None,
+            "metrics": plain(_name_of(kwargs.get("metrics", args[2] if len(args) > 2
+                                                 else None))),
+        })
+        recorder.flush()
+        return result
+
+    keras.Model.compile = compile
+
+
+def _patch_fit(keras: Any) -> None:
+    original = keras.Model.fit
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        recorder = current()
+        drop_keras2_args("fit", kwargs)
+        bound = signature.bind(self, *args, **kwargs)
+        arguments = bound.arguments
+        x = arguments.get("x")
+        user_callbacks = list(arguments.get("callbacks") or [])
+        entry: dict[str, Any] = {
+            "id": len(recorder.data["fits"]),
+            "epochs_requested": plain(arguments.get("epochs", 1)),
+            "steps_per_epoch": plain(arguments.get("steps_per_epoch")),
+            "batch_size": plain(arguments.get("batch_size")),
+            "train_flow_id": getattr(x, "_grader_flow_id", None),
+            "has_validation": arguments.get("validation_data") is not None,
+            "callbacks": [type(cb).__name__ for cb in user_callbacks],
+            "epochs": [],
+            "stopped_by": None,
+            "completed": False,
+            "error": None,
+        }
+        recorder.data["fits"].append(entry)
+        recorder.flush()
+        arguments["x"] = _repeat_if_short(x, arguments.get("steps_per_epoch"))
+        for callback in user_callbacks:
+            grader_callbacks.watch_stop_training(callback, self, entry)
+        arguments["callbacks"] = ([grader_callbacks.MetricAliases()] + user_callbacks
+                                  + [grader_callbacks.FitRecorder(entry, user_callbacks)])
+        try:
+            history = original(*bound.args, **bound.kwargs)
+        except BaseException as exc:
+            entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            recorder.flush()
+            raise
+        entry["completed"] = True
+        recorder.flush()
+        return history
+
+    keras.Model.fit = fit
+
+
+def _repeat_if_short(x: Any, steps_per_epoch: Any) -> Any:
+    """Keras 2 generators looped forever; Keras 3 stops training when they run out.
+
+    Course code often asks for more batches than one pass holds (80 images, batch 128,
+    steps_per_epoch=8). On TF 1.x the iterator simply wrapped around, so do the same.
+    """
+    from keras.src.legacy.preprocessing.image import Iterator
+
+    if not isinstance(x, Iterator) or not isinstance(steps_per_epoch, int):
+        return x
+    batches = len(x)
+    if batches == 0 or steps_per_epoch <= batches:
+        return x
+    current().note(f"steps_per_epoch={steps_per_epoch} > {batches} batch(es) per pass: "
+                   "batches repeat as in TF 1.x/2.x")
+
+    def endless() -> Any:
+        while True:
+            for index in range(batches):
+                yield x[index]
+            x.on_epoch_end()
+
+    return endless()
+
+
+def save_model(model: Any) -> None:
+    """Save without optimizer state: smaller, faster, and the scorer never needs it."""
+    recorder = current()
+    path = recorder.path.parent / "model.keras"
+    tmp = path.with_name("model.tmp.keras")
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        if optimizer is not None:
+            model.optimizer = None
+        try:
+            model.save(tmp)
+        finally:
+            if optimizer is not None:
+                model.optimizer = optimizer
+        os.replace(tmp, path)
+        recorder.data["model_saved"] = True
+        recorder.data["model_error"] = None
+    except Exception as exc:  # noqa: BLE001 - reported to the trusted side, never fatal
+        recorder.data["model_error"] = f"{type(exc).__name__}: {exc}"[:500]
+    recorder.flush()

@@ -1,0 +1,158 @@
+"""Run one command for one submission, isolated, time-limited, with bounded output capture.
+
+bubblewrap gives the run its own mount, PID, network, IPC and user namespaces: it sees
+the system read-only, the Python installation, the grader's runner package, and its own
+run folder (also mounted as /tmp) — never the hidden split, other submissions or the
+grader's outputs. Without bubblewrap the run is a plain process group with rlimits: the
+result then records sandbox "none" and the console says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+RUN_ROOT_IN_SANDBOX = "/grader/run"
+_SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str  # "finished" | "timeout" | "crashed"
+    exit_code: int | None
+    seconds: float
+    stdout_tail: str
+    stderr_tail: str
+    output_bytes: int
+    sandbox: str  # "bubblewrap" | "none"
+    message: str = ""
+
+
+@functools.cache
+def bubblewrap_works() -> bool:
+    """True when bwrap exists and user namespaces let it start (not so in some containers)."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False
+    try:
+        probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "--unshare-user",
+                                "--die-with-parent", "true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _python_paths() -> list[str]:
+    """What the runner needs to start Python and import the grader's runner package."""
+    import grader
+
+    paths = {sys.prefix, sys.base_prefix, str(Path(grader.__file__).parent)}
+    paths.update(p for p in sys.path if p and Path(p).is_dir() and "site-packages" in p)
+    return sorted(paths)
+
+
+def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, str],
+                       workdir: str) -> list[str]:
+    argv = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user",
+            "--uid", "1000", "--gid", "1000", "--hostname", "grader",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run"]
+    for directory in _SYSTEM_DIRS:
+        argv += ["--ro-bind-try", directory, directory]
+    for path in _python_paths():
+        argv += ["--ro-bind", path, path]
+    argv += ["--bind", str(run_dir), RUN_ROOT_IN_SANDBOX,
+             "--bind", str(run_dir / "tmp"), "/tmp",
+             "--chdir", workdir, "--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return argv + list(command)
+
+
+class _Tail:
+    """Keeps the last `limit` bytes of a stream and counts all of it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+        self.total = 0
+
+    def feed(self, stream: object) -> None:
+        while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+            self.total += len(chunk)
+            self.buffer += chunk
+            if len(self.buffer) > 4 * self.limit:
+                del self.buffer[: -self.limit]
+
+    def text(self) -> str:
+        data = bytes(self.buffer[-self.limit:])
+        marker = f"[… {self.total - len(data)} earlier bytes not kept]\n" \
+            if self.total > len(data) else ""
+        return marker + data.decode("utf-8", "replace")
+
+
+def _limits(cpu_seconds: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+
+
+def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
+        time_limit: float, tail_bytes: int, use_bubblewrap: bool) -> RunOutcome:
+    """Run `command`, killing its whole process group at `time_limit` seconds."""
+    argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
+        else list(command)
+    cpu_seconds = int(time_limit * 4) + 30  # 2 cores and a kernel process: a generous cap
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True,
+                                   cwd=None if use_bubblewrap else workdir,
+                                   env=None if use_bubblewrap else dict(env),
+                                   preexec_fn=lambda: _limits(cpu_seconds))
+    except OSError as exc:
+        return RunOutcome("crashed", None, 0.0, "", "", 0,
+                          "bubblewrap" if use_bubblewrap else "none",
+                          f"could not start the run: {exc.strerror}")
+    stdout, stderr = _Tail(tail_bytes), _Tail(tail_bytes)
+    readers = [threading.Thread(target=tail.feed, args=(pipe,), daemon=True)
+               for tail, pipe in ((stdout, process.stdout), (stderr, process.stderr))]
+    for reader in readers:
+        reader.start()
+    status, message = "finished", ""
+    try:
+        process.wait(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        status, message = "timeout", f"stopped after the {time_limit:.0f} s time limit"
+    finally:
+        _kill_group(process)
+    for reader in readers:
+        reader.join(timeout=5)
+    code = process.returncode
+    if status == "finished" and code not in (0, None):
+        status = "crashed"
+        message = (f"the run was killed by signal {-code}" if code < 0
+                   else f"the run exited with code {code}")
+    return RunOutcome(status, code, round(time.monotonic() - started, 3), stdout.text(),
+                      stderr.text(), stdout.total + stderr.total,
+                      "bubblewrap" if use_bubblewrap else "none", message)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill everything the run started (kernels, shells), not just the direct child."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass

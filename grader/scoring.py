@@ -1,0 +1,169 @@
+"""Trusted scoring: load the saved model safely and measure it on data the run never saw.
+
+Runs as its own process (`python -m grader.scoring`), never imports student code, and
+loads the model with safe_mode=True (a Lambda layer or an unknown custom class is refused,
+not executed). It reads the architecture from the model itself, scores the hidden split
+and recomputes training accuracy, so none of these numbers depend on the run's own trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+MAX_MODEL_BYTES = 512 * 1024 * 1024
+
+
+def _layers(model: Any) -> list[dict[str, Any]]:
+    rows = []
+    for layer in model.layers:
+        config = layer.get_config()
+        activation = config.get("activation")
+        try:
+            output_shape = list(layer.output.shape)
+        except Exception:  # noqa: BLE001 - a layer without a symbolic output
+            output_shape = None
+        rows.append({
+            "class": type(layer).__name__,
+            "name": str(layer.name)[:100],
+            "units": config.get("units"),
+            "filters": config.get("filters"),
+            "kernel_size": config.get("kernel_size"),
+            "activation": activation if isinstance(activation, str) else None,
+            "output_shape": output_shape,
+            "params": int(layer.count_params()),
+        })
+    return rows
+
+
+def _images(items: Iterable[tuple[str, bytes]], size: tuple[int, int], channels: int,
+            rescale: float) -> tuple[Any, list[str]]:
+    import numpy as np
+    from PIL import Image
+
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels, "RGB")
+    arrays, names = [], []
+    for name, data in items:
+        with Image.open(io.BytesIO(data)) as image:
+            # nearest, as flow_from_directory resizes by default
+            resized = image.convert(mode).resize((size[1], size[0]), Image.NEAREST)
+        array = np.asarray(resized, dtype="float32")
+        arrays.append(array[..., None] if array.ndim == 2 else array)
+        names.append(name)
+    stacked = np.stack(arrays) * rescale if arrays else np.zeros((0, *size, channels))
+    return stacked, names
+
+
+def _folder_items(folder: Path, cls: str) -> list[tuple[str, bytes]]:
+    files = sorted(p for p in (folder / cls).iterdir()
+                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return [(f"{cls}/{p.name}", p.read_bytes()) for p in files]
+
+
+def _zip_items(archive: zipfile.ZipFile, cls: str) -> list[tuple[str, bytes]]:
+    names = sorted(n for n in archive.namelist()
+                   if n.startswith(f"{cls}/") and n.lower().endswith(IMAGE_SUFFIXES))
+    return [(n, archive.read(n)) for n in names]
+
+
+def _evaluate(model: Any, per_class: list[list[tuple[str, bytes]]], size: tuple[int, int],
+              channels: int, rescale: float) -> dict[str, Any]:
+    import numpy as np
+
+    labels, predictions, names = [], [], []
+    for label, items in enumerate(per_class):
+        x, shown = _images(items, size, channels, rescale)
+        if len(x) == 0:
+            continue
+        output = np.asarray(model.predict(x, batch_size=32, verbose=0))
+        output = output.reshape(len(x), -1)
+        predicted = (output[:, 0] > 0.5).astype(int) if output.shape[1] == 1 \
+            else output.argmax(axis=1)
+        labels += [label] * len(x)
+        predictions += predicted.tolist()
+        names += shown
+    count = len(labels)
+    classes = len(per_class)
+    confusion = [[0] * classes for _ in range(classes)]
+    for truth, guess in zip(labels, predictions, strict=True):
+        if 0 <= guess < classes:
+            confusion[truth][guess] += 1
+    correct = sum(confusion[i][i] for i in range(classes))
+    wrong = [n for n, t, g in zip(names, labels, predictions, strict=True) if t != g]
+    return {"accuracy": correct / count if count else None, "images": count,
+            "confusion": confusion, "misclassified": wrong[:200]}
+
+
+def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str],
+          rescale: float, intra_threads: int) -> dict[str, Any]:
+    result: dict[str, Any] = {"model_loaded": False, "model_error": None}
+    if model_path.is_symlink() or not model_path.is_file():
+        result["model_error"] = "no saved model (the run never finished a fit)"
+        return result
+    if model_path.stat().st_size > MAX_MODEL_BYTES:
+        result["model_error"] = "the saved model is larger than 512 MB"
+        return result
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(intra_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    try:
+        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any refusal is a verdict on the model
+        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        result["model_error"] = f"the saved model cannot be loaded safely: " \
+                                f"{type(exc).__name__}: {message}"
+        return result
+    result["model_loaded"] = True
+    shape = list(model.input_shape) if not isinstance(model.input_shape, list) \
+        else list(model.input_shape[0])
+    result["input_shape"] = shape
+    result["output_shape"] = list(model.output_shape) if not isinstance(
+        model.output_shape, list) else None
+    result["layers"] = _layers(model)
+    result["total_params"] = int(model.count_params())
+    size = (shape[1] or 150, shape[2] or 150) if len(shape) == 4 else (150, 150)
+    channels = shape[3] if len(shape) == 4 and shape[3] else 3
+    result["evaluated_at"] = {"size": list(size), "channels": channels, "rescale": rescale}
+    try:
+        result["hidden"] = _evaluate(model, [_folder_items(hidden_dir, c) for c in classes],
+                                     size, channels, rescale)
+        with zipfile.ZipFile(train_zip) as archive:
+            result["train"] = _evaluate(model, [_zip_items(archive, c) for c in classes],
+                                        size, channels, rescale)
+    except Exception as exc:  # noqa: BLE001 - e.g. a model that cannot take these images
+        result["evaluation_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.scoring")
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--hidden", type=Path, required=True)
+    parser.add_argument("--train-zip", type=Path, required=True)
+    parser.add_argument("--classes", required=True)
+    parser.add_argument("--rescale", type=float, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    result = score(args.model, args.hidden, args.train_zip, args.classes.split(","),
+                   args.rescale, args.threads)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""A fresh run folder for one submission, with the data where course notebooks expect it.
+
+Layout (host side; the sandbox mounts it at /grader/run, and run/tmp at /tmp):
+    work/       the student's working directory (./h-or-s, ./data, ./happy-or-sad.zip)
+    tmp/        /tmp inside the run (/tmp/happy-or-sad.zip, /tmp/h-or-s)
+    tmp2/       the Coursera hub's f"{getcwd()}/../tmp2/happy-or-sad.zip"
+    home/       $HOME, Jupyter runtime and IPython dirs
+    downloads/  the local copies served for known download addresses (read-only)
+    bin/        offline wget / curl / gdown stand-ins
+    artefacts/  trace.json, execution.json, model.keras written by the run
+The hidden split is never copied here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from grader.datasource import DataPaths
+from grader.exercise import ExerciseSpec
+from grader.submission import Submission
+
+FETCH_TOOLS = ("wget", "curl", "gdown")
+
+
+@dataclass(frozen=True)
+class StagedRun:
+    run_dir: Path  # host path
+    root: str  # the same folder as the run sees it
+    config_path: str  # in-run path of config.json
+    workdir: str  # in-run working directory
+    env: dict[str, str]
+
+
+def _host_path(run_dir: Path, course_path: str) -> Path:
+    """Where a course path ('/tmp/x', './x', '../tmp2/x') lives inside the run folder."""
+    posix = PurePosixPath(course_path)
+    if posix.is_absolute():
+        if posix.parts[1:2] != ("tmp",):
+            raise ValueError(f"stage path {course_path} must be under /tmp or relative")
+        target = run_dir / "tmp" / Path(*posix.parts[2:])
+    else:
+        target = run_dir / "work" / Path(*posix.parts)
+    resolved = Path(os.path.normpath(target))
+    if run_dir not in resolved.parents:
+        raise ValueError(f"stage path {course_path} leaves the run folder")
+    return resolved
+
+
+def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: DataPaths,
+            in_sandbox: bool) -> StagedRun:
+    for name in ("work", "tmp", "tmp2", "home", "downloads", "bin", "artefacts"):
+        (run_dir / name).mkdir(parents=True, exist_ok=True)
+    root = "/grader/run" if in_sandbox else str(run_dir)
+
+    def inside(path: Path) -> str:
+        return f"{root}/{path.relative_to(run_dir).as_posix()}"
+
+    suffix = ".ipynb" if submission.kind == "notebook" else ".py"
+    submission_file = run_dir / "work" / f"submission{suffix}"
+    submission_file.write_bytes(submission.data)
+
+    served = run_dir / "downloads" / spec.zip_name
+    shutil.copyfile(data.train_zip, served)
+    served.chmod(0o444)
+    for course_path in spec.zip_paths:
+        target = _host_path(run_dir, course_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data.train_zip, target)
+    with zipfile.ZipFile(data.train_zip) as archive:
+        for course_path in spec.extracted_paths:
+            archive.extractall(_host_path(run_dir, course_path))
+
+    urls = {d.url: inside(served) for d in spec.downloads if d.url}
+    gdown_ids = {d.gdown_id: inside(served) for d in spec.downloads if d.gdown_id}
+    below_above = (spec.rubric_item("callback_behaviour") or None)
+    params = below_above.params if below_above else {}
+    config = {
+        "submission": inside(submission_file),
+        "kind": submission.kind,
+        "workdir": inside(run_dir / "work"),
+        "artefacts": inside(run_dir / "artefacts"),
+        "seed": spec.seed,
+        "intra_op_threads": spec.intra_op_threads,
+        "inter_op_threads": spec.inter_op_threads,
+        "entry_function": spec.entry_function,
+        "callback_test": [float(params.get("below", 0.998)), float(params.get("above", 0.9995))],
+        "downloads": {"urls": urls, "gdown_ids": gdown_ids},
+        "tmp_remap": None if in_sandbox else str(run_dir / "tmp"),
+    }
+    (run_dir / "config.json").write_text(json.dumps(config, indent=1))
+    for tool in FETCH_TOOLS:
+        script = run_dir / "bin" / tool
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m grader.runner.fetch '
+                          f'{tool} "$@"\n')
+        script.chmod(0o755)
+    home = inside(run_dir / "home")
+    env = {
+        "PATH": f"{inside(run_dir / 'bin')}:{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": inside(run_dir / "tmp"),
+        "GRADER_RUN_CONFIG": inside(run_dir / "config.json"),
+        "JUPYTER_RUNTIME_DIR": f"{home}/.runtime",
+        "JUPYTER_DATA_DIR": f"{home}/.jupyter-data",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "OMP_NUM_THREADS": str(spec.intra_op_threads),
+        "LANG": "C.UTF-8",
+    }
+    return StagedRun(run_dir, root, env["GRADER_RUN_CONFIG"], config["workdir"], env)

@@ -1,0 +1,258 @@
+"""The run's own account of itself, read on the trusted side as untrusted data.
+
+Every field is type-checked and size-bounded; anything malformed becomes a recorded
+problem and a missing value, never an exception. Checks only ever see these typed objects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_TRACE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Generator:
+    id: int
+    rescale: float | None
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FlowCall:
+    id: int
+    generator_id: int | None
+    directory: str | None
+    target_size: tuple[int, ...] | None
+    batch_size: int | None
+    class_mode: str | None
+    images_found: int | None
+    class_indices: dict[str, int] | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CompileCall:
+    loss: Any
+    optimizer: str | None
+    learning_rate: float | None
+    metrics: Any
+
+
+@dataclass(frozen=True)
+class Epoch:
+    epoch: int
+    logs: dict[str, float]
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.logs.get("accuracy", self.logs.get("acc"))
+
+
+@dataclass(frozen=True)
+class FitCall:
+    id: int
+    epochs_requested: int | None
+    steps_per_epoch: int | None
+    train_flow_id: int | None
+    callbacks: tuple[str, ...]
+    epochs: tuple[Epoch, ...]
+    stopped_by: str | None
+    stopped_at_epoch: int | None
+    completed: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CallbackTest:
+    callback: str
+    stopped_below: bool | None
+    stopped_above: bool | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    called_by: str | None
+    returned_type: str | None
+    returned_value: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Execution:
+    kind: str | None = None
+    ran_to_end: bool = False
+    kernel_died: bool = False
+    code_cells: int | None = None
+    cells_run: int | None = None
+    error_name: str | None = None
+    error_value: str | None = None
+    error_cell: int | None = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    generators: tuple[Generator, ...] = ()
+    flows: tuple[FlowCall, ...] = ()
+    datasets: tuple[dict[str, Any], ...] = ()
+    compiles: tuple[CompileCall, ...] = ()
+    fits: tuple[FitCall, ...] = ()
+    callback_tests: tuple[CallbackTest, ...] = ()
+    entry_point: EntryPoint | None = None
+    compat_notes: tuple[str, ...] = ()
+    model_saved: bool = False
+    model_error: str | None = None
+    execution: Execution = field(default_factory=Execution)
+    problems: tuple[str, ...] = ()
+
+    @property
+    def training_fit(self) -> FitCall | None:
+        """The fit that produced the graded model: the last one that ran an epoch."""
+        ran = [f for f in self.fits if f.epochs]
+        return ran[-1] if ran else (self.fits[-1] if self.fits else None)
+
+    @property
+    def training_flow(self) -> FlowCall | None:
+        fit = self.training_fit
+        if fit is not None and fit.train_flow_id is not None:
+            for flow in self.flows:
+                if flow.id == fit.train_flow_id:
+                    return flow
+        return self.flows[0] if self.flows else None
+
+    def generator_of(self, flow: FlowCall | None) -> Generator | None:
+        if flow is None:
+            return None
+        return next((g for g in self.generators if g.id == flow.generator_id), None)
+
+
+class _Reader:
+    """Typed getters that note a problem instead of raising on a wrong type."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def get(self, raw: Any, key: str, kind: type | tuple[type, ...], default: Any = None,
+            limit: int = 1000) -> Any:
+        value = raw.get(key, default) if isinstance(raw, dict) else default
+        if value is None or value is default:
+            return value
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is int and isinstance(value, bool):
+            value = None
+        if not isinstance(value, kind):
+            self.problems.append(f"trace field '{key}' has an unexpected type")
+            return default
+        if isinstance(value, float) and not math.isfinite(value):
+            return default
+        if isinstance(value, str):
+            return value[:limit]
+        return value
+
+    def items(self, raw: Any, key: str, limit: int = 500) -> list[Any]:
+        value = raw.get(key) if isinstance(raw, dict) else None
+        if not isinstance(value, list):
+            if value is not None:
+                self.problems.append(f"trace field '{key}' is not a list")
+            return []
+        return [v for v in value[:limit] if isinstance(v, dict)]
+
+
+def _numbers(raw: Any) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k)[:100]: float(v) for k, v in list(raw.items())[:100]
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
+
+
+def _size(raw: Any) -> tuple[int, ...] | None:
+    if isinstance(raw, list) and all(isinstance(v, int) for v in raw) and len(raw) <= 4:
+        return tuple(raw)
+    return None
+
+
+def _read_json(path: Path, problems: list[str]) -> Any:
+    if not path.is_file() or path.is_symlink():
+        return None
+    if path.stat().st_size > MAX_TRACE_BYTES:
+        problems.append(f"{path.name} is larger than {MAX_TRACE_BYTES // 2**20} MB; ignored")
+        return None
+    try:
+        return json.loads(path.read_bytes())
+    except (ValueError, RecursionError):
+        problems.append(f"{path.name} is not valid JSON; ignored")
+        return None
+
+
+def load(artefacts: Path) -> Trace:
+    reader = _Reader()
+    raw = _read_json(artefacts / "trace.json", reader.problems) or {}
+    raw_execution = _read_json(artefacts / "execution.json", reader.problems) or {}
+    get, items = reader.get, reader.items
+    generators = tuple(Generator(get(g, "id", int, -1), get(g, "rescale", float),
+                                 get(g, "kwargs", dict, {}))
+                       for g in items(raw, "generators"))
+    flows = tuple(FlowCall(
+        id=get(f, "id", int, -1), generator_id=get(f, "generator_id", int),
+        directory=get(f, "directory", str), target_size=_size(f.get("target_size")),
+        batch_size=get(f, "batch_size", int), class_mode=get(f, "class_mode", str),
+        images_found=get(f, "images_found", int),
+        class_indices={str(k)[:100]: v for k, v in (get(f, "class_indices", dict) or {}).items()
+                       if isinstance(v, int)} if get(f, "class_indices", dict) is not None
+        else None,
+        error=get(f, "error", str)) for f in items(raw, "flows"))
+    compiles = tuple(CompileCall(c.get("loss") if isinstance(c.get("loss"), str | list | dict)
+                                 else None, get(c, "optimizer", str),
+                                 get(c, "learning_rate", float), c.get("metrics"))
+                     for c in items(raw, "compiles"))
+    fits = []
+    for f in items(raw, "fits"):
+        stopped = f.get("stopped_by") if isinstance(f.get("stopped_by"), dict) else {}
+        fits.append(FitCall(
+            id=get(f, "id", int, -1), epochs_requested=get(f, "epochs_requested", int),
+            steps_per_epoch=get(f, "steps_per_epoch", int),
+            train_flow_id=get(f, "train_flow_id", int),
+            callbacks=tuple(str(c)[:100] for c in (get(f, "callbacks", list, []))[:20]),
+            epochs=tuple(Epoch(get(e, "epoch", int, 0), _numbers(e.get("logs")))
+                         for e in items(f, "epochs", limit=10_000)),
+            stopped_by=get(stopped, "callback", str, limit=100),
+            stopped_at_epoch=get(stopped, "epoch", int),
+            completed=bool(get(f, "completed", bool, False)), error=get(f, "error", str)))
+    tests = tuple(CallbackTest(get(t, "callback", str, "?", limit=100),
+                               get(t, "stopped_below", bool), get(t, "stopped_above", bool),
+                               get(t, "error", str, limit=300))
+                  for t in items(raw, "callback_tests"))
+    entry_raw = raw.get("entry_point") if isinstance(raw.get("entry_point"), dict) else None
+    entry = None
+    if entry_raw is not None:
+        returned = entry_raw.get("returned") if isinstance(entry_raw.get("returned"),
+                                                           dict) else {}
+        entry = EntryPoint(get(entry_raw, "name", str, "?", limit=100),
+                           get(entry_raw, "called_by", str, limit=20),
+                           get(returned, "type", str, limit=100),
+                           get(returned, "value", float), get(entry_raw, "error", str))
+    error = raw_execution.get("error") if isinstance(raw_execution.get("error"), dict) else {}
+    execution = Execution(
+        kind=get(raw_execution, "kind", str), ran_to_end=bool(get(raw_execution, "ran_to_end",
+                                                                  bool, False)),
+        kernel_died=bool(get(raw_execution, "kernel_died", bool, False)),
+        code_cells=get(raw_execution, "code_cells", int),
+        cells_run=get(raw_execution, "cells_run", int),
+        error_name=get(error, "ename", str, limit=200),
+        error_value=get(error, "evalue", str, limit=1000),
+        error_cell=get(error, "cell_index", int))
+    return Trace(
+        generators=generators, flows=flows,
+        datasets=tuple(items(raw, "datasets")), compiles=compiles, fits=tuple(fits),
+        callback_tests=tests, entry_point=entry,
+        compat_notes=tuple(str(n)[:300] for n in get(raw, "compat_notes", list, [])[:50]),
+        model_saved=bool(get(raw, "model_saved", bool, False)),
+        model_error=get(raw, "model_error", str, limit=500),
+        execution=execution, problems=tuple(reader.problems))

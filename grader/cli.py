@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--time-limit", type=float, help="seconds per submission")
         sub.add_argument("--require-sandbox", action="store_true",
                          help="fail instead of running without bubblewrap")
+        sub.add_argument("--no-sandbox", action="store_true",
+                         help="run without bubblewrap even where it works (debugging)")
         sub.add_argument("--keep-run", action="store_true",
                          help="keep each run folder (debugging)")
 
@@ -98,7 +100,7 @@ def _load_spec_and_data(args: argparse.Namespace):  # noqa: ANN202
 def _warn_sandbox(args: argparse.Namespace) -> None:
     from grader import sandbox
 
-    if not sandbox.bubblewrap_works() and not args.require_sandbox:
+    if (args.no_sandbox or not sandbox.bubblewrap_works()) and not args.require_sandbox:
         print("WARNING: bubblewrap is not available: submissions run WITHOUT a sandbox "
               "(results record sandbox \"none\"). Install the 'bubblewrap' package.",
               file=sys.stderr)
@@ -140,7 +142,7 @@ def _options(args: argparse.Namespace):  # noqa: ANN202
     from grader.grade import GradeOptions
 
     return GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
-                        keep_run=args.keep_run)
+                        keep_run=args.keep_run, no_sandbox=args.no_sandbox)
 
 
 def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001

@@ -109,7 +109,7 @@ def load(name_or_path: str | Path, *, train: Path | None = None,
     against the real course zip and their own hidden split without editing the spec.
     """
     path = Path(name_or_path)
-    if not path.suffix == ".toml":
+    if path.suffix != ".toml":
         known = available()
         if str(name_or_path) not in known:
             raise SpecError(f"unknown exercise '{name_or_path}'; installed: "

@@ -9,8 +9,10 @@ result then records sandbox "none" and the console says so.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
 import resource
 import shutil
 import signal
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RUN_ROOT_IN_SANDBOX = "/grader/run"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
 
 
@@ -90,14 +93,33 @@ class _Tail:
         while chunk := stream.read1(65536):  # type: ignore[attr-defined]
             self.total += len(chunk)
             self.buffer += chunk
-            if len(self.buffer) > 4 * self.limit:
-                del self.buffer[: -self.limit]
+            if len(self.buffer) > 128 * self.limit:
+                del self.buffer[: -64 * self.limit]
 
     def text(self) -> str:
-        data = bytes(self.buffer[-self.limit:])
-        marker = f"[… {self.total - len(data)} earlier bytes not kept]\n" \
-            if self.total > len(data) else ""
-        return marker + data.decode("utf-8", "replace")
+        shown = render_terminal(bytes(self.buffer).decode("utf-8", "replace"))
+        if self.total > len(self.buffer) or len(shown) > self.limit:
+            return "[… earlier output not kept]\n" + shown[-self.limit:]
+        return shown
+
+
+def render_terminal(text: str) -> str:
+    """What a terminal would show: progress bars redrawn with \\r and \\b collapse to their
+    last state, colour codes dropped. Keeps the kept tail about the run, not the bars."""
+    lines = []
+    for line in _ANSI.sub("", text).split("\n"):
+        line = line.rstrip("\r").rsplit("\r", 1)[-1]
+        if "\b" in line:
+            kept: list[str] = []
+            for char in line:
+                if char == "\b":
+                    if kept:
+                        kept.pop()
+                else:
+                    kept.append(char)
+            line = "".join(kept)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _limits(cpu_seconds: int) -> None:
@@ -148,11 +170,7 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill everything the run started (kernels, shells), not just the direct child."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass

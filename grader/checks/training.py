@@ -31,8 +31,9 @@ def runs(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
             and execution.kind == "notebook" else ""
         line = f" (line {execution.error_cell})" if execution.kind == "module" \
             and execution.error_cell and execution.error_name == "SyntaxError" else ""
+        first_line = (execution.error_value or "").strip().splitlines()[:1] or [""]
         return failed(f"the code raised {execution.error_name}{where}{line}: "
-                      f"{(execution.error_value or '').splitlines()[0][:200] if execution.error_value else ''}",
+                      f"{first_line[0][:200]}",
                       hint="run the notebook top to bottom in a fresh kernel and fix the "
                            "first error; later cells were not run")
     if ctx.run_status == "crashed" and not (execution.kernel_died and execution.ran_to_end):

@@ -7,6 +7,7 @@ runtime, which is why TensorFlow is imported here and not lazily.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.runner import callbacks, compat, entry, probe
-from grader.runner.recorder import Recorder, current, install as install_recorder
+from grader.runner.recorder import Recorder, current
+from grader.runner.recorder import install as install_recorder
 from grader.runner.rewrite import transform
 
 
@@ -30,8 +32,8 @@ def install(config_path: str) -> dict[str, Any]:
     install_recorder(recorder)
     recorder.flush()
 
-    import tensorflow as tf  # noqa: F401 - must happen before threads are configured
     import keras
+    import tensorflow as tf  # noqa: F401 - must happen before threads are configured
 
     tf.config.threading.set_intra_op_parallelism_threads(config["intra_op_threads"])
     tf.config.threading.set_inter_op_parallelism_threads(config["inter_op_threads"])
@@ -40,10 +42,8 @@ def install(config_path: str) -> dict[str, Any]:
 
     for module in ("keras._tf_keras.keras.optimizers.legacy",
                    "keras._tf_keras.keras.preprocessing.image", "keras.preprocessing.image"):
-        try:
+        with contextlib.suppress(ImportError):
             __import__(module)
-        except ImportError:
-            pass
     compat.install()
     probe.install()
     entry.install()

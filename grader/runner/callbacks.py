@@ -1,7 +1,7 @@
 """The grader's own Keras callbacks, and the test of the student's stopping callback.
 
-MetricAliases runs first so that every later callback (the student's, History) sees both
-'acc' and 'accuracy'; FitRecorder runs last so it sees what the student's callback did.
+The student's callbacks get logs that answer to both 'acc' and 'accuracy'; FitRecorder
+runs last so it sees what the student's callback did.
 """
 
 from __future__ import annotations
@@ -12,26 +12,12 @@ from typing import Any
 
 import keras
 
-from grader.runner.compat import alias_metric_keys
+from grader.runner.compat import AliasLogs
 from grader.runner.recorder import current, plain
 
 _BUILTIN_CALLBACKS = ("History", "ProgbarLogger")
 # (below, above) the threshold; set by bootstrap from the exercise spec's rubric params.
 TEST_ACCURACIES: tuple[float, float] = (0.998, 0.9995)
-
-
-class MetricAliases(keras.callbacks.Callback):
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        alias_metric_keys(logs)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if logs and any(k in logs for k in ("acc", "accuracy")):
-            before = set(logs)
-            alias_metric_keys(logs)
-            if set(logs) != before:
-                current().note("training logs carry both 'acc' and 'accuracy'")
-        else:
-            alias_metric_keys(logs)
 
 
 class FitRecorder(keras.callbacks.Callback):
@@ -60,7 +46,7 @@ def watch_stop_training(callback: Any, model: Any, entry: dict[str, Any]) -> Non
     def on_epoch_end(epoch: int, logs: dict[str, Any] | None = None) -> Any:
         before = bool(getattr(model, "stop_training", False))
         try:
-            return original(epoch, logs)
+            return original(epoch, AliasLogs(logs or {}, "logs"))
         finally:
             if not before and getattr(model, "stop_training", False) \
                     and entry["stopped_by"] is None:

@@ -111,9 +111,12 @@ def run_notebook(config_path: str) -> dict[str, Any]:
         f"__grader_bootstrap__.install_in_kernel({quoted})")
     finish = nbformat.v4.new_code_cell(
         f"__grader_bootstrap__.finalize(get_ipython().user_ns, {quoted})")
+    # nbclient stores each executed cell back at its index: give ours their own slots.
+    notebook.cells += [setup, finish]
+    setup_index, finish_index = len(notebook.cells) - 2, len(notebook.cells) - 1
     with client.setup_kernel(cwd=config["workdir"]):
         try:
-            client.execute_cell(setup, -1)
+            client.execute_cell(setup, setup_index)
         except CellExecutionError as exc:
             raise RuntimeError(f"grader bootstrap failed in the kernel: {exc}") from None
         for position, index in enumerate(code_cells):
@@ -148,7 +151,7 @@ def run_notebook(config_path: str) -> dict[str, Any]:
         _write_execution(config, execution)
         if execution["ran_to_end"] and not execution["kernel_died"]:
             try:
-                client.execute_cell(finish, len(notebook.cells))
+                client.execute_cell(finish, finish_index)
             except (CellExecutionError, DeadKernelError) as exc:
                 print(f"grader: finishing step failed: {exc}", file=sys.stderr)
             _echo_outputs(finish)

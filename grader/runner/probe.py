@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from grader.runner import callbacks as grader_callbacks
-from grader.runner.compat import drop_keras2_args
+from grader.runner.compat import AliasLogs, drop_keras2_args
 from grader.runner.recorder import current, plain
 
 
@@ -203,8 +203,8 @@ def _patch_fit(keras: Any) -> None:
         arguments["x"] = _repeat_if_short(x, arguments.get("steps_per_epoch"))
         for callback in user_callbacks:
             grader_callbacks.watch_stop_training(callback, self, entry)
-        arguments["callbacks"] = ([grader_callbacks.MetricAliases()] + user_callbacks
-                                  + [grader_callbacks.FitRecorder(entry, user_callbacks)])
+        arguments["callbacks"] = user_callbacks + [grader_callbacks.FitRecorder(entry,
+                                                                                user_callbacks)]
         try:
             history = original(*bound.args, **bound.kwargs)
         except BaseException as exc:
@@ -213,6 +213,8 @@ def _patch_fit(keras: Any) -> None:
             raise
         entry["completed"] = True
         recorder.flush()
+        if isinstance(getattr(history, "history", None), dict):
+            history.history = AliasLogs(history.history, "history.history")
         return history
 
     keras.Model.fit = fit

@@ -1,0 +1,64 @@
+"""CLI contract: exit 0 when grading finished, 2 on usage errors; bad input never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.cli import main
+
+
+def test_exercises_lists_happy_or_sad(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exercises"]) == 0
+    assert "happy-or-sad" in capsys.readouterr().out
+
+
+def test_bad_submission_is_graded_as_error(tmp_path: Path, data: object,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text("{ this is not json")
+    out = tmp_path / "out"
+    assert main(["grade", str(bad), "--out", str(out), "--json", str(tmp_path / "r.json")]) == 0
+    result = json.loads((out / "broken" / "result.json").read_text())
+    assert result["status"] == "error"
+    assert result["score"] == 0 and result["max_score"] == 100
+    assert "not valid notebook JSON" in result["error"]
+    assert all(c["status"] == "not_judged" for c in result["checks"])
+    assert (out / "broken" / "report.html").exists()
+    assert json.loads((tmp_path / "r.json").read_text()) == result
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("argv", [
+    ["grade", "/nonexistent/file.ipynb"],
+    ["grade", "x.ipynb", "--exercise", "no-such-exercise"],
+    ["batch", "/nonexistent-folder"],
+    ["grade", "x.ipynb", "--hidden", "/nonexistent-hidden"],
+])
+def test_usage_errors_exit_2_with_one_line(argv: list[str], data: object,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("grader: ") and err.count("\n") == 1
+
+
+def test_batch_of_an_empty_folder(tmp_path: Path, data: object,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", str(tmp_path)]) == 2
+    assert "no .ipynb or .py submissions" in capsys.readouterr().err
+
+
+def test_batch_writes_csv_for_error_results(tmp_path: Path, data: object) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_bytes(b"\xff\xfe not utf-8")
+    (folder / "bob.ipynb").write_text("[]")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out)]) == 0
+    rows = (out / "results.csv").read_text().splitlines()
+    assert rows[0].startswith("student,submission,status,score,max_score,percent")
+    assert [r.split(",")[:3] for r in rows[1:]] == [["alice", "alice.py", "error"],
+                                                   ["bob", "bob.ipynb", "error"]]

@@ -53,7 +53,10 @@ def training_chart(result: GradeResult, width: int = 480, height: int = 200) -> 
 
 def render(result: GradeResult) -> str:
     template = _environment().get_template("report.html.j2")
-    return template.render(result=result, chart=training_chart(result))
+    columns: list[str] = []
+    for epoch in result.details.get("epochs") or []:
+        columns += [key for key in epoch if key != "epoch" and key not in columns]
+    return template.render(result=result, chart=training_chart(result), epoch_columns=columns)
 
 
 def write(result: GradeResult, path: Path) -> None:

@@ -191,10 +191,21 @@ def _read_json(path: Path, problems: list[str]) -> Any:
         return None
 
 
+def _object(value: Any, name: str, problems: list[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{name} is not a JSON object; ignored")
+        return {}
+    return value
+
+
 def load(artefacts: Path) -> Trace:
     reader = _Reader()
-    raw = _read_json(artefacts / "trace.json", reader.problems) or {}
-    raw_execution = _read_json(artefacts / "execution.json", reader.problems) or {}
+    raw = _object(_read_json(artefacts / "trace.json", reader.problems), "trace.json",
+                  reader.problems)
+    raw_execution = _object(_read_json(artefacts / "execution.json", reader.problems),
+                            "execution.json", reader.problems)
     get, items = reader.get, reader.items
     generators = tuple(Generator(get(g, "id", int, -1), get(g, "rescale", float),
                                  get(g, "kwargs", dict, {}))

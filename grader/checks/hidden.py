@@ -28,7 +28,6 @@ def hidden_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     chance = float(params.get("chance", 0.5))
     full = float(params.get("full_marks_at", 0.9))
     fraction = max(0.0, min(1.0, (accuracy - chance) / (full - chance)))
-    fraction = round(fraction, 3)
     shown = f"{accuracy:.1%} of {ctx.scoring.hidden_images} hidden images classified correctly"
     if fraction >= 1.0:
         return passed(shown, found=accuracy, expected=full)

@@ -27,7 +27,7 @@ def runs(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                       hint="look for a loop that never ends or far more epochs than asked; "
                            "everything recorded before the limit is still graded")
     if execution.error_name:
-        where = f" in cell {execution.error_cell}" if execution.error_cell is not None \
+        where = f" in code cell {execution.error_cell}" if execution.error_cell is not None \
             and execution.kind == "notebook" else ""
         line = f" (line {execution.error_cell})" if execution.kind == "module" \
             and execution.error_cell and execution.error_name == "SyntaxError" else ""
@@ -87,8 +87,10 @@ def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     best = max(a for a in accuracies if a is not None)
     if first_above is None:
         if stopped_at is not None:
+            at = accuracies[stopped_at - 1] if 1 <= stopped_at <= len(accuracies) else None
+            shown = f"{at:.4f}" if at is not None else "not recorded"
             return failed(f"{fit.stopped_by} stopped training at epoch {stopped_at} while "
-                          f"accuracy was {accuracies[stopped_at - 1]}, not above {threshold}",
+                          f"accuracy was {shown}, not above {threshold}",
                           hint="stop when logs['accuracy'] > 0.999, not on another quantity",
                           found=found)
         return failed(f"training accuracy never exceeded {threshold} in {epochs_run} epoch(s) "

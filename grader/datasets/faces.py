@@ -148,11 +148,11 @@ def _round_arc(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float]
 def _draw_mouth(draw: ImageDraw.ImageDraw, rng: np.random.Generator, label: str, style: int,
                 fx: float, fy: float, r: float, ink: RGB) -> None:
     """The class cue: a wide curve that bends down at the ends for sad, up for happy."""
-    w = r * rng.uniform(0.85, 1.15)
-    h = r * rng.uniform(0.55, 0.85)
+    w = r * rng.uniform(0.9, 1.2)
+    h = r * rng.uniform(0.7, 1.0)
     my = fy + r * rng.uniform(0.38, 0.48)  # where the mouth curve is, for both classes
     mx = fx + r * rng.uniform(-0.05, 0.05)
-    thick = r * rng.uniform(0.11, 0.16)
+    thick = r * rng.uniform(0.13, 0.18)
     right, left = rng.uniform(10, 30), rng.uniform(10, 30)  # how far the ends curl
     if label == "happy":  # lower half of an ellipse whose bottom sits at my + h/4
         box = (mx - w / 2, my - 3 * h / 4, mx + w / 2, my + h / 4)
@@ -177,10 +177,10 @@ def _draw_eyes(draw: ImageDraw.ImageDraw, rng: np.random.Generator, label: str, 
     """Eyes for both styles; style 2 adds eyebrows that agree with the mouth."""
     ey = fy - r * rng.uniform(0.2, 0.32)
     dx = r * rng.uniform(0.3, 0.4)
+    rx, ry = r * rng.uniform(0.07, 0.11), r * rng.uniform(0.12, 0.17)  # same for both eyes
     for side in (-1, 1):
         ex = fx + side * dx
         if style == 1:
-            rx, ry = r * rng.uniform(0.07, 0.11), r * rng.uniform(0.12, 0.17)
             draw.ellipse((ex - rx, ey - ry, ex + rx, ey + ry), fill=ink)
             continue
         rw = r * rng.uniform(0.12, 0.16)

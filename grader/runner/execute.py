@@ -127,19 +127,21 @@ def run_notebook(config_path: str) -> dict[str, Any]:
             except CellExecutionError as exc:
                 _echo_outputs(cell)
                 execution["cells_run"] += 1
+                # numbered as the student counts: code cells, from 1
                 execution["error"] = _error_summary(exc.ename or "Error", exc.evalue or "",
-                                                    index)
+                                                    position + 1)
                 break
             except DeadKernelError:
                 _echo_outputs(cell)
                 execution["cells_run"] += 1
                 execution["kernel_died"] = True
-                execution["kernel_died_in_cell"] = index
+                execution["kernel_died_in_cell"] = position + 1
                 # The lessons end with a cell that SIGKILLs its own kernel: that is the end.
                 execution["ran_to_end"] = position == len(code_cells) - 1
                 if not execution["ran_to_end"]:
                     execution["error"] = _error_summary(
-                        "DeadKernelError", "the kernel died while running this cell", index)
+                        "DeadKernelError", "the kernel died while running this cell",
+                        position + 1)
                 break
             execution["cells_run"] += 1
             execution.setdefault("cell_seconds", []).append(round(time.monotonic()

@@ -1,0 +1,90 @@
+"""hidden_accuracy: scaled from 0 at chance to full marks at the spec's threshold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from grader import exercise
+from grader.checks.base import FAILED, NOT_JUDGED, PARTIAL, PASSED, CheckContext, Scoring
+from grader.checks.hidden import hidden_accuracy
+from grader.trace import Epoch, FitCall, Trace
+
+SPEC = exercise.load("happy-or-sad")
+TRAINED = Trace(fits=(FitCall(0, 15, 8, 0, (), (Epoch(1, {"accuracy": 1.0}),), None, None,
+                              True, None),), model_saved=True)
+
+
+def params() -> dict[str, Any]:
+    item = SPEC.rubric_item("hidden_accuracy")
+    assert item is not None
+    return item.params
+
+
+def scored(accuracy: float | None, **kw: Any) -> CheckContext:
+    scoring = Scoring(model_loaded=True, hidden_accuracy=accuracy, hidden_images=40, **kw)
+    return CheckContext(TRAINED, scoring, SPEC, "finished")
+
+
+def test_rubric_params_are_chance_0_5_and_full_marks_at_0_9() -> None:
+    assert params() == {"chance": 0.5, "full_marks_at": 0.9}
+
+
+@pytest.mark.parametrize(("accuracy", "status", "fraction"), [
+    (0.3, FAILED, 0.0),
+    (0.5, FAILED, 0.0),
+    (0.6, PARTIAL, 0.25),
+    (0.7, PARTIAL, 0.5),
+    (0.85, PARTIAL, 0.875),
+    (0.9, PASSED, 1.0),
+    (0.975, PASSED, 1.0),
+    (1.0, PASSED, 1.0),
+])
+def test_accuracy_scales_linearly_from_chance(accuracy: float, status: str,
+                                              fraction: float) -> None:
+    verdict = hidden_accuracy(scored(accuracy), params())
+
+    assert verdict.status == status
+    assert verdict.fraction == pytest.approx(fraction)
+
+
+def test_partial_message_shows_accuracy_count_and_target() -> None:
+    verdict = hidden_accuracy(scored(0.7), params())
+
+    assert verdict.message == ("70.0% of 40 hidden images classified correctly; full marks "
+                               "from 90%")
+    assert "train until the callback stops it" in verdict.hint
+    assert (verdict.found, verdict.expected) == (0.7, 0.9)
+
+
+def test_chance_level_gets_the_guessing_hint() -> None:
+    verdict = hidden_accuracy(scored(0.5), params())
+
+    assert verdict.message == ("50.0% of 40 hidden images classified correctly; full marks "
+                               "from 90%")
+    assert "barely beats guessing" in verdict.hint
+
+
+def test_full_marks_message_has_no_target() -> None:
+    verdict = hidden_accuracy(scored(0.95), params())
+
+    assert verdict.message == "95.0% of 40 hidden images classified correctly"
+    assert verdict.hint == ""
+
+
+def test_no_hidden_accuracy_is_not_judged() -> None:
+    verdict = hidden_accuracy(scored(None, evaluation_error="no hidden images found"), params())
+    assert verdict.status == NOT_JUDGED and verdict.fraction == 0.0
+    assert verdict.message == "not judged: no hidden images found"
+
+    assert hidden_accuracy(scored(None), params()).message == \
+        "not judged: no hidden images could be scored"
+
+
+def test_no_model_is_not_judged() -> None:
+    ctx = CheckContext(Trace(), Scoring(), SPEC, "finished")
+    verdict = hidden_accuracy(ctx, params())
+
+    assert verdict.status == NOT_JUDGED
+    assert verdict.message == "not judged: the code never called fit"

@@ -1,0 +1,395 @@
+"""Checks on the run itself: runs, callback_stop, callback_behaviour, returns_accuracy."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from grader import exercise
+from grader.checks.base import (
+    FAILED,
+    NOT_APPLICABLE,
+    NOT_JUDGED,
+    PASSED,
+    CheckContext,
+    Scoring,
+)
+from grader.checks.training import (
+    callback_behaviour,
+    callback_stop,
+    recorded_accuracy_disagrees,
+    returns_accuracy,
+    runs,
+)
+from grader.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, Trace
+
+SPEC = exercise.load("happy-or-sad")
+ENTRY = "train_happy_sad_model"
+
+
+def params(check_id: str) -> dict[str, Any]:
+    item = SPEC.rubric_item(check_id)
+    assert item is not None, f"{check_id} is not in the happy-or-sad rubric"
+    return item.params
+
+
+def fit(accuracies: list[float | None], stopped_at: int | None = None,
+        stopped_by: str | None = "myCallback", callbacks: tuple[str, ...] = ("myCallback",),
+        key: str = "accuracy") -> FitCall:
+    epochs = tuple(Epoch(i + 1, {"loss": 0.1} if a is None else {"loss": 0.1, key: a})
+                   for i, a in enumerate(accuracies))
+    return FitCall(id=0, epochs_requested=15, steps_per_epoch=8, train_flow_id=0,
+                   callbacks=callbacks, epochs=epochs,
+                   stopped_by=stopped_by if stopped_at is not None else None,
+                   stopped_at_epoch=stopped_at, completed=True, error=None)
+
+
+def context(*fits: FitCall, train_accuracy: float | None = None, run_status: str = "finished",
+            run_message: str = "", spec: exercise.ExerciseSpec = SPEC,
+            **trace: Any) -> CheckContext:
+    return CheckContext(Trace(fits=fits, **trace), Scoring(train_accuracy=train_accuracy), spec,
+                        run_status, run_message)
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+def notebook(**kw: Any) -> Execution:
+    return Execution(**{"kind": "notebook", "code_cells": 8, "cells_run": 8, **kw})
+
+
+def test_a_notebook_that_runs_to_the_end_passes() -> None:
+    verdict = runs(context(execution=notebook(ran_to_end=True)), {})
+
+    assert verdict.status == PASSED
+    assert verdict.message == "ran 8 of 8 code cell(s) without error"
+
+
+def test_a_module_that_runs_to_the_end_passes() -> None:
+    verdict = runs(context(execution=Execution(kind="module", ran_to_end=True)), {})
+
+    assert verdict.status == PASSED and verdict.message == "the module ran without error"
+
+
+@pytest.mark.parametrize("message", ["stopped after the 600 s time limit", ""])
+def test_timeout_fails(message: str) -> None:
+    verdict = runs(context(run_status="timeout", run_message=message,
+                           execution=notebook(cells_run=3)), {})
+
+    assert verdict.status == FAILED
+    assert verdict.message == f"the run {message or 'hit the time limit'}"
+    assert "everything recorded before the limit is still graded" in verdict.hint
+
+
+def test_an_error_names_the_cell_and_the_first_line_of_the_error() -> None:
+    execution = notebook(cells_run=4, error_name="NameError", error_cell=7,
+                         error_value="name 'model' is not defined\nsecond line")
+    verdict = runs(context(execution=execution), {})
+
+    assert verdict.status == FAILED
+    assert verdict.message == \
+        "the code raised NameError in code cell 7: name 'model' is not defined"
+    assert "fix the first error" in verdict.hint
+
+
+def test_a_syntax_error_in_a_module_names_the_line() -> None:
+    execution = Execution(kind="module", error_name="SyntaxError", error_cell=12,
+                          error_value="invalid syntax")
+    verdict = runs(context(execution=execution), {})
+
+    assert verdict.message == "the code raised SyntaxError (line 12): invalid syntax"
+
+
+@pytest.mark.parametrize("run_status", ["finished", "crashed"])
+def test_kernel_dying_in_the_last_cell_counts_as_running_to_the_end(run_status: str) -> None:
+    # The lessons end with a cell that kills its own kernel.
+    execution = notebook(ran_to_end=True, kernel_died=True)
+    verdict = runs(context(execution=execution, run_status=run_status,
+                           run_message="the run exited with code 1"), {})
+
+    assert verdict.status == PASSED
+    assert verdict.message == ("ran 8 of 8 code cell(s) without error (the last cell stopped "
+                               "its own kernel, as in the lesson)")
+
+
+def test_kernel_dying_before_the_last_cell_fails() -> None:
+    execution = notebook(cells_run=3, kernel_died=True, error_name="DeadKernelError",
+                         error_cell=5, error_value="the kernel died while running this cell")
+    verdict = runs(context(execution=execution), {})
+
+    assert verdict.status == FAILED
+    assert verdict.message.startswith("the code raised DeadKernelError in code cell 5")
+
+
+def test_a_crash_without_a_recorded_error_fails() -> None:
+    verdict = runs(context(run_status="crashed", run_message="the run was killed by signal 9",
+                           execution=notebook(cells_run=3)), {})
+
+    assert verdict.status == FAILED
+    assert verdict.message == "the run stopped abnormally: the run was killed by signal 9"
+    assert "out of memory" in verdict.hint
+
+
+def test_a_run_that_stops_early_without_error_fails() -> None:
+    verdict = runs(context(execution=notebook(cells_run=3)), {})
+
+    assert verdict.status == FAILED and verdict.message == "the run did not reach its last cell"
+
+
+# --- callback_stop --------------------------------------------------------------------------
+
+def test_stopping_at_the_first_epoch_above_threshold_passes() -> None:
+    verdict = callback_stop(context(fit([0.6, 0.9, 0.99, 0.9995], stopped_at=4)),
+                            params("callback_stop"))
+
+    assert verdict.status == PASSED
+    assert verdict.message == ("myCallback stopped training at epoch 4, the first epoch above "
+                               "0.999 (limit 15)")
+    assert verdict.found == {"epochs_run": 4, "first_above": 4, "stopped_at": 4}
+
+
+def test_stopping_at_the_limit_epoch_passes() -> None:
+    verdict = callback_stop(context(fit([0.9] * 14 + [1.0], stopped_at=15)),
+                            params("callback_stop"))
+
+    assert verdict.status == PASSED
+
+
+def test_old_acc_key_is_read() -> None:
+    verdict = callback_stop(context(fit([0.7, 1.0], stopped_at=2, key="acc")),
+                            params("callback_stop"))
+
+    assert verdict.status == PASSED
+
+
+def test_accuracy_equal_to_threshold_is_not_above_it() -> None:
+    verdict = callback_stop(context(fit([0.9, 0.999], stopped_at=2)), params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == ("myCallback stopped training at epoch 2 while accuracy was "
+                               "0.9990, not above 0.999")
+
+
+def test_training_past_the_threshold_without_stopping_fails() -> None:
+    verdict = callback_stop(context(fit([0.8, 0.9995, 1.0, 1.0, 1.0, 1.0])),
+                            params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == ("accuracy passed 0.999 at epoch 2 but training went on for 6 "
+                               "epoch(s): no callback stopped it")
+    assert "self.model.stop_training = True" in verdict.hint
+
+
+def test_stopping_on_loss_before_accuracy_passed_fails() -> None:
+    verdict = callback_stop(context(fit([0.7, 0.95, 0.98], stopped_at=3)),
+                            params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == ("myCallback stopped training at epoch 3 while accuracy was "
+                               "0.9800, not above 0.999")
+    assert "not on another quantity" in verdict.hint
+
+
+def test_stopping_later_than_the_first_epoch_above_fails() -> None:
+    verdict = callback_stop(context(fit([0.9, 0.9995, 1.0], stopped_at=3)),
+                            params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == ("myCallback stopped training at epoch 3, but accuracy first "
+                               "passed 0.999 at epoch 2")
+
+
+def test_never_reaching_the_threshold_fails_with_the_best_accuracy() -> None:
+    verdict = callback_stop(context(fit([0.5 + i * 0.03 for i in range(15)])),
+                            params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == "training accuracy never exceeded 0.999 in 15 epoch(s) (best 0.9200)"
+    assert "within 15 epochs" in verdict.hint
+
+
+def test_stopping_after_the_epoch_limit_fails() -> None:
+    verdict = callback_stop(context(fit([0.9] * 15 + [1.0], stopped_at=16)),
+                            params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == "stopped at epoch 16, after the 15-epoch limit"
+    assert verdict.hint == "train for at most epochs=15"
+
+
+def test_recorded_accuracy_disagreeing_with_the_scorer_fails() -> None:
+    ctx = context(fit([0.8, 1.0], stopped_at=2), train_accuracy=0.6)
+
+    verdict = callback_stop(ctx, params("callback_stop"))
+
+    assert SPEC.train_accuracy_tolerance == 0.2
+    assert verdict.status == FAILED
+    assert verdict.message == ("the recorded final training accuracy 1.000 disagrees with the "
+                               "0.600 the grader measured on the training images; the "
+                               "recorded epochs are not trusted")
+
+
+def test_recorded_accuracy_within_tolerance_is_trusted() -> None:
+    ctx = context(fit([0.8, 1.0], stopped_at=2), train_accuracy=0.85)
+
+    assert recorded_accuracy_disagrees(ctx) is None
+    assert callback_stop(ctx, params("callback_stop")).status == PASSED
+
+
+def test_no_logged_accuracy_fails() -> None:
+    verdict = callback_stop(context(fit([None, None])), params("callback_stop"))
+
+    assert verdict.status == FAILED and verdict.message == "training logged no accuracy"
+    assert "metrics=['accuracy']" in verdict.hint
+
+
+def test_callback_stop_is_not_judged_without_epochs() -> None:
+    assert callback_stop(context(), params("callback_stop")).message == \
+        "not judged: the code never called fit"
+    verdict = callback_stop(context(fit([])), params("callback_stop"))
+    assert verdict.status == NOT_JUDGED
+    assert verdict.message == "not judged: no training epoch was recorded"
+
+
+def test_a_stop_epoch_beyond_the_recorded_epochs_gives_a_verdict() -> None:
+    # E.g. a second callback raised in on_epoch_end after the first set stop_training, so
+    # the recorder never logged that epoch; or a tampered trace. Either way: a verdict.
+    verdict = callback_stop(context(fit([0.5, 0.8, 0.9], stopped_at=4)),
+                            params("callback_stop"))
+
+    assert verdict.status == FAILED
+    assert "not recorded" in verdict.message
+
+
+# --- callback_behaviour ---------------------------------------------------------------------
+
+def probed(**kw: Any) -> tuple[CallbackTest, ...]:
+    return (CallbackTest(**{"callback": "myCallback", "stopped_below": False,
+                            "stopped_above": True, "error": None, **kw}),)
+
+
+def test_a_callback_that_stops_only_above_passes() -> None:
+    verdict = callback_behaviour(context(fit([1.0], 1), callback_tests=probed()),
+                                 params("callback_behaviour"))
+
+    assert verdict.status == PASSED
+    assert verdict.message == "myCallback kept training at accuracy 0.998 and stopped at 0.9995"
+
+
+def test_no_callback_passed_to_fit_fails_with_a_hint() -> None:
+    verdict = callback_behaviour(context(fit([0.9, 1.0], callbacks=())),
+                                 params("callback_behaviour"))
+
+    assert verdict.status == FAILED and verdict.message == "no callback was passed to fit"
+    assert "callbacks=[callbacks]" in verdict.hint
+
+
+def test_a_callback_stopping_below_the_threshold_fails() -> None:
+    ctx = context(fit([0.9], 1), callback_tests=probed(stopped_below=True, stopped_above=True))
+    verdict = callback_behaviour(ctx, params("callback_behaviour"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == ("myCallback stopped training at accuracy 0.998, which is not "
+                               "above 0.999")
+
+
+def test_a_callback_that_never_stops_fails() -> None:
+    ctx = context(fit([0.9, 1.0]), callback_tests=probed(stopped_above=False))
+    verdict = callback_behaviour(ctx, params("callback_behaviour"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == "myCallback did not stop training at accuracy 0.9995"
+
+
+def test_a_callback_that_raises_fails() -> None:
+    ctx = context(fit([0.9], 1), callback_tests=probed(stopped_below=None, stopped_above=None,
+                                                       error="KeyError: 'acc'"))
+    verdict = callback_behaviour(ctx, params("callback_behaviour"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == "myCallback raised KeyError: 'acc' when given epoch logs"
+    assert "logs.get('accuracy')" in verdict.hint
+
+
+def test_callback_behaviour_is_not_judged_without_fit_or_tests() -> None:
+    assert callback_behaviour(context(), params("callback_behaviour")).status == NOT_JUDGED
+    verdict = callback_behaviour(context(fit([0.9])), params("callback_behaviour"))
+    assert verdict.status == NOT_JUDGED
+    assert verdict.message == "not judged: the callback could not be tested (training did " \
+                              "not finish)"
+
+
+# --- returns_accuracy -----------------------------------------------------------------------
+
+def entry(**kw: Any) -> EntryPoint:
+    return EntryPoint(**{"name": ENTRY, "called_by": "student", "returned_type": "float",
+                         "returned_value": 0.9995, "error": None, **kw})
+
+
+def test_returns_accuracy_is_not_applicable_without_the_function() -> None:
+    verdict = returns_accuracy(context(fit([0.9, 0.9995], 2)), params("returns_accuracy"))
+
+    assert verdict.status == NOT_APPLICABLE and verdict.fraction == 0.0
+    assert verdict.message.startswith(f"no {ENTRY}() defined")
+
+
+def test_a_missing_function_fails_when_the_spec_requires_it() -> None:
+    required = dataclasses.replace(SPEC, entry_required=True)
+    verdict = returns_accuracy(context(fit([0.9]), spec=required), params("returns_accuracy"))
+
+    assert verdict.status == FAILED and verdict.message == f"no function {ENTRY}() was defined"
+
+
+def test_an_exercise_without_a_graded_function_is_not_applicable() -> None:
+    no_entry = dataclasses.replace(SPEC, entry_function=None)
+    verdict = returns_accuracy(context(fit([0.9]), spec=no_entry, entry_point=entry()),
+                               params("returns_accuracy"))
+
+    assert verdict.status == NOT_APPLICABLE
+
+
+@pytest.mark.parametrize("called_by", ["student", "grader"])
+def test_returning_the_last_epoch_accuracy_passes(called_by: str) -> None:
+    ctx = context(fit([0.9, 0.9995], 2), entry_point=entry(called_by=called_by))
+    verdict = returns_accuracy(ctx, params("returns_accuracy"))
+
+    assert verdict.status == PASSED
+    assert verdict.message == f"{ENTRY}() returned 0.9995, the final training accuracy"
+
+
+def test_returning_another_number_fails() -> None:
+    ctx = context(fit([0.9, 0.9995], 2), entry_point=entry(returned_value=0.9))
+    verdict = returns_accuracy(ctx, params("returns_accuracy"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == (f"{ENTRY}() returned 0.9000 but the final training accuracy "
+                               "was 0.9995")
+    assert verdict.hint == "return history.history['accuracy'][-1]"
+
+
+def test_returning_the_history_object_fails() -> None:
+    ctx = context(fit([0.9, 0.9995], 2),
+                  entry_point=entry(returned_type="History", returned_value=None))
+    verdict = returns_accuracy(ctx, params("returns_accuracy"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == (f"{ENTRY}() returned a History, expected the final training "
+                               "accuracy as a number")
+
+
+def test_a_function_that_raises_fails() -> None:
+    ctx = context(fit([0.9]), entry_point=entry(returned_type=None, returned_value=None,
+                                                error="ValueError: bad input shape"))
+    verdict = returns_accuracy(ctx, params("returns_accuracy"))
+
+    assert verdict.status == FAILED
+    assert verdict.message == f"{ENTRY}() raised ValueError: bad input shape"
+
+
+def test_a_function_never_called_is_not_judged() -> None:
+    ctx = context(entry_point=entry(called_by=None, returned_type=None, returned_value=None))
+    verdict = returns_accuracy(ctx, params("returns_accuracy"))
+
+    assert verdict.status == NOT_JUDGED
+    assert verdict.message == f"not judged: {ENTRY}() was never called (the run stopped before)"

@@ -54,6 +54,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
     if not use_bubblewrap and options.require_sandbox:
         raise SandboxRequired("bubblewrap cannot run here and --require-sandbox was given")
     run_dir = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    scorer = _start_scorer(spec)
     try:
         staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap)
         outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner",
@@ -62,12 +63,16 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
                               spec.output_tail_bytes, use_bubblewrap)
         trace = traces.load(run_dir / "artefacts")
         score_started = time.monotonic()
-        scoring = _score(run_dir, trace, spec, data)
+        scoring = _score(scorer, run_dir, trace, spec, data)
         score_seconds = time.monotonic() - score_started
     finally:
+        if scorer.poll() is None:
+            scorer.kill()
+        scorer.wait()
         if not options.keep_run:
             shutil.rmtree(run_dir, ignore_errors=True)
-    ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message)
+    ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message,
+                       submission.defines_function(spec.entry_function))
     checks = run_rubric(ctx)
     result = GradeResult(
         submission=path.name, student=submission.student, exercise=spec.name,
@@ -127,25 +132,33 @@ def _copy_no_follow(source: Path, target: Path) -> bool:
     return True
 
 
-def _score(run_dir: Path, trace: traces.Trace, spec: ExerciseSpec,
-           data: DataPaths) -> Scoring:
+def _start_scorer(spec: ExerciseSpec) -> subprocess.Popen[bytes]:
+    """The trusted scorer, started now so its TensorFlow import overlaps the run."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "TF_NUM_INTRAOP_THREADS": str(spec.intra_op_threads),
+           "TF_NUM_INTEROP_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "grader.scoring", "--serve-one"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+
+
+def _score(scorer: subprocess.Popen[bytes], run_dir: Path, trace: traces.Trace,
+           spec: ExerciseSpec, data: DataPaths) -> Scoring:
     with tempfile.TemporaryDirectory(prefix="grader-score-") as scratch:
         model = Path(scratch) / "model.keras"
         if not _copy_no_follow(run_dir / "artefacts" / "model.keras", model):
             return Scoring(model_error=trace.model_error or "no saved model")
         out = Path(scratch) / "scoring.json"
-        command = [sys.executable, "-m", "grader.scoring", "--model", str(model),
-                   "--hidden", str(data.hidden_dir), "--train-zip", str(data.train_zip),
-                   "--classes", ",".join(spec.classes),
-                   "--rescale", repr(_rescale_for_scoring(trace)),
-                   "--threads", str(spec.intra_op_threads), "--out", str(out)]
+        request = ["--model", str(model), "--hidden", str(data.hidden_dir),
+                   "--train-zip", str(data.train_zip), "--classes", ",".join(spec.classes),
+                   "--rescale", repr(_rescale_for_scoring(trace)), "--out", str(out)]
         try:
-            completed = subprocess.run(command, capture_output=True, timeout=SCORER_TIME_LIMIT,
-                                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+            _, stderr = scorer.communicate(json.dumps(request).encode() + b"\n",
+                                           timeout=SCORER_TIME_LIMIT)
         except subprocess.TimeoutExpired:
             return Scoring(model_error="the grader's scorer timed out on this model")
-        if completed.returncode != 0 or not out.exists():
-            last = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        if scorer.returncode != 0 or not out.exists():
+            last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             return Scoring(model_error=f"the grader's scorer failed: {last[0][:300]}")
         return Scoring.from_json(json.loads(out.read_text()))
 

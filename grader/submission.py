@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,19 @@ class Submission:
     @property
     def student(self) -> str:
         return self.path.stem
+
+    def defines_function(self, name: str | None) -> bool:
+        """Whether the source has `def name(` anywhere, whether or not that code ran."""
+        if not name:
+            return False
+        pattern = re.compile(rf"^\s*def\s+{re.escape(name)}\s*\(", re.MULTILINE)
+        text = self.data.decode("utf-8", "replace")
+        if self.kind == "notebook":
+            cells = json.loads(text).get("cells", [])
+            text = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list)
+                             else str(c.get("source", "")) for c in cells
+                             if c.get("cell_type") == "code")
+        return bool(pattern.search(text))
 
 
 def load(path: Path) -> Submission:

@@ -65,6 +65,7 @@ class FitCall:
     stopped_at_epoch: int | None
     completed: bool
     error: str | None
+    callback_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,8 @@ def load(artefacts: Path) -> Trace:
                          for e in items(f, "epochs", limit=10_000)),
             stopped_by=get(stopped, "callback", str, limit=100),
             stopped_at_epoch=get(stopped, "epoch", int),
-            completed=bool(get(f, "completed", bool, False)), error=get(f, "error", str)))
+            completed=bool(get(f, "completed", bool, False)), error=get(f, "error", str),
+            callback_error=get(f, "callback_error", str, limit=300)))
     tests = tuple(CallbackTest(get(t, "callback", str, "?", limit=100),
                                get(t, "stopped_below", bool), get(t, "stopped_above", bool),
                                get(t, "error", str, limit=300))

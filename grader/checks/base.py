@@ -71,6 +71,7 @@ class CheckContext:
     spec: ExerciseSpec
     run_status: str  # "finished" | "timeout" | "crashed"
     run_message: str = ""
+    source_defines_entry: bool = False  # the file has `def <entry>(`, even if it never ran
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ def loss(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                                 else set())
     if names and names <= accepted:
         return passed(f"loss is {found!r}", found=found, expected=expected)
+    head = ctx.scoring.layers[-1] if ctx.scoring.layers else None
+    with_head = {str(e) for e in params.get("accepted_with_softmax_head", [])}
+    if head is not None and head.activation == "softmax" and names and names <= with_head:
+        return passed(f"loss is {found!r}, the right loss for the softmax output layer "
+                      "(that head is judged by output_layer)", found=found, expected=expected)
     return failed(f"loss is {found!r}, expected {' or '.join(map(repr, expected))}",
                   hint="two classes and one sigmoid output call for "
                        "loss='binary_crossentropy'", found=found, expected=expected)

@@ -123,6 +123,10 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
         return failed("no callback was passed to fit",
                       hint="create your callback and pass it: "
                            "model.fit(..., callbacks=[callbacks])")
+    if fit.callback_error:
+        return failed(f"{fit.callback_error} during training",
+                      hint="read logs only with keys that training logs (e.g. "
+                           "logs.get('accuracy')); a callback must never crash training")
     tests = ctx.trace.callback_tests
     if not tests:
         return not_judged("the callback could not be tested (training did not finish)")
@@ -149,6 +153,8 @@ def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     if not name:
         return not_applicable("this exercise has no graded function")
     entry = ctx.trace.entry_point
+    if entry is None and ctx.source_defines_entry:
+        return not_judged(f"{name}() is defined in code that never ran")
     if entry is None:
         if ctx.spec.entry_required:
             return failed(f"no function {name}() was defined",

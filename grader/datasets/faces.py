@@ -69,11 +69,11 @@ class Variation:
 
 
 TRAIN_VARIATION = Variation(
-    radius=(54.0, 66.0), offset=7.0, rotation=12.0, background_value=(0.78, 1.0),
+    radius=(58.0, 68.0), offset=6.0, rotation=10.0, background_value=(0.78, 1.0),
     background_saturation=0.35, diagonal_gradients=False, free_face_hue=0.25,
 )
 HIDDEN_VARIATION = Variation(
-    radius=(52.0, 68.0), offset=8.0, rotation=14.0, background_value=(0.68, 1.0),
+    radius=(56.0, 70.0), offset=7.0, rotation=12.0, background_value=(0.68, 1.0),
     background_saturation=0.45, diagonal_gradients=True, free_face_hue=0.4,
 )
 

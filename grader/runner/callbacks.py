@@ -34,7 +34,9 @@ class FitRecorder(keras.callbacks.Callback):
         from grader.runner.probe import save_model
 
         save_model(self.model)
+        self.entry["saved"] = True
         test_callbacks(self.user_callbacks, self.entry["id"])
+        self.entry["callbacks_tested"] = True
 
 
 def watch_stop_training(callback: Any, model: Any, entry: dict[str, Any]) -> None:
@@ -47,6 +49,11 @@ def watch_stop_training(callback: Any, model: Any, entry: dict[str, Any]) -> Non
         before = bool(getattr(model, "stop_training", False))
         try:
             return original(epoch, AliasLogs(logs or {}, "logs"))
+        except Exception as exc:
+            entry["callback_error"] = (f"{type(callback).__name__} raised "
+                                       f"{type(exc).__name__}: {exc} at epoch {epoch + 1}")[:300]
+            current().flush()
+            raise
         finally:
             if not before and getattr(model, "stop_training", False) \
                     and entry["stopped_by"] is None:

@@ -1,0 +1,54 @@
+import os
+import zipfile
+
+import tensorflow as tf
+from tensorflow.keras.optimizers import RMSprop
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+DESIRED_ACCURACY = 0.999
+
+
+class myCallback(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs={}):
+        if logs.get("accuracy") > DESIRED_ACCURACY:
+            print("\nReached 99.9% accuracy so cancelling training!")
+            self.model.stop_training = True
+
+
+def train_happy_sad_model():
+    zip_ref = zipfile.ZipFile("/tmp/happy-or-sad.zip", "r")
+    zip_ref.extractall("/tmp/h-or-s")
+    zip_ref.close()
+
+    # count the pictures in each folder to check the zip is ok
+    for folder in ["happy", "sad"]:
+        files = os.listdir(os.path.join("/tmp/h-or-s", folder))
+        count = 0
+        i = 0
+        while i < len(files):
+            if files[i].endswith(".png"):
+                count += 1
+        print(folder, count)
+
+    model = tf.keras.models.Sequential([
+        tf.keras.layers.Conv2D(16, (3, 3), activation="relu", input_shape=(150, 150, 3)),
+        tf.keras.layers.MaxPooling2D(2, 2),
+        tf.keras.layers.Conv2D(32, (3, 3), activation="relu"),
+        tf.keras.layers.MaxPooling2D(2, 2),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(512, activation="relu"),
+        tf.keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(loss="binary_crossentropy", optimizer=RMSprop(learning_rate=0.001),
+                  metrics=["accuracy"])
+
+    train_datagen = ImageDataGenerator(rescale=1 / 255)
+    train_generator = train_datagen.flow_from_directory(
+        "/tmp/h-or-s", target_size=(150, 150), batch_size=10, class_mode="binary")
+
+    history = model.fit(train_generator, steps_per_epoch=8, epochs=15,
+                        callbacks=[myCallback()])
+    return history.history["accuracy"][-1]
+
+
+train_happy_sad_model()

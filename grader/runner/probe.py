@@ -184,7 +184,9 @@ def _patch_fit(keras: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
         arguments = bound.arguments
         x = arguments.get("x")
-        user_callbacks = list(arguments.get("callbacks") or [])
+        given = arguments.get("callbacks") or []
+        # Keras flattens what it is given: a single callback, not in a list, is accepted.
+        user_callbacks = list(given) if isinstance(given, list | tuple) else [given]
         entry: dict[str, Any] = {
             "id": len(recorder.data["fits"]),
             "epochs_requested": plain(arguments.get("epochs", 1)),

@@ -69,13 +69,15 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
     argv = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user",
             "--uid", "1000", "--gid", "1000", "--hostname", "grader",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run"]
+    # /tmp first: Python or the grader may live under /tmp (a CI clone), and a later
+    # mount of /tmp would hide them.
+    argv += ["--bind", str(run_dir / "tmp"), "/tmp",
+             "--bind", str(run_dir), RUN_ROOT_IN_SANDBOX]
     for directory in _SYSTEM_DIRS:
         argv += ["--ro-bind-try", directory, directory]
     for path in _python_paths():
         argv += ["--ro-bind", path, path]
-    argv += ["--bind", str(run_dir), RUN_ROOT_IN_SANDBOX,
-             "--bind", str(run_dir / "tmp"), "/tmp",
-             "--chdir", workdir, "--clearenv"]
+    argv += ["--chdir", workdir, "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return argv + list(command)

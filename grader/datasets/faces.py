@@ -7,9 +7,10 @@ varied independently of the class so that a model can only score well on the hid
 split by learning the expression, not a drawing accident.
 
 Reproducibility is the point of the module: every image gets its own
-``numpy.random.default_rng`` seeded from ``(seed, split, class, style, index)``, so the
-same seed always gives byte-identical PNGs and zip, changing the count of one class
-does not reshuffle the others, and no global random state is touched.
+``numpy.random.default_rng`` seeded from ``(seed, split, style, index)`` (plus the class
+on the hidden split; training images come in matched happy/sad pairs, see
+``_image_rng``), so the same seed always gives byte-identical PNGs and zip, changing a
+count does not reshuffle the other images, and no global random state is touched.
 """
 
 from __future__ import annotations
@@ -68,13 +69,18 @@ class Variation:
     free_face_hue: float  # probability of a face hue outside the yellow palette
 
 
+# Calibrated against the reference solution (python -m grader.datasets.calibrate):
+# large faces, plain or gently graded backgrounds and a thick, wide mouth let it reach
+# 0.999 training accuracy at epoch 4-8 and 0.96-1.0 on the hidden split over 28 seeds.
+# Geometry (size, position, rotation) is what the reference generalises worst over, so
+# the hidden split widens it only slightly; colour variety is cheap, so it is generous.
 TRAIN_VARIATION = Variation(
     radius=(58.0, 68.0), offset=6.0, rotation=10.0, background_value=(0.78, 1.0),
-    background_saturation=0.35, diagonal_gradients=False, free_face_hue=0.25,
+    background_saturation=0.35, diagonal_gradients=False, free_face_hue=0.5,
 )
 HIDDEN_VARIATION = Variation(
     radius=(56.0, 70.0), offset=7.0, rotation=12.0, background_value=(0.68, 1.0),
-    background_saturation=0.45, diagonal_gradients=True, free_face_hue=0.4,
+    background_saturation=0.45, diagonal_gradients=True, free_face_hue=0.6,
 )
 
 
@@ -148,12 +154,12 @@ def _round_arc(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float]
 def _draw_mouth(draw: ImageDraw.ImageDraw, rng: np.random.Generator, label: str, style: int,
                 fx: float, fy: float, r: float, ink: RGB) -> None:
     """The class cue: a wide curve that bends down at the ends for sad, up for happy."""
-    w = r * rng.uniform(0.9, 1.2)
-    h = r * rng.uniform(0.7, 1.0)
-    my = fy + r * rng.uniform(0.38, 0.48)  # where the mouth curve is, for both classes
+    w = r * rng.uniform(1.0, 1.15)
+    h = r * rng.uniform(0.75, 0.9)
+    my = fy + r * rng.uniform(0.4, 0.46)  # where the mouth curve is, for both classes
     mx = fx + r * rng.uniform(-0.05, 0.05)
-    thick = r * rng.uniform(0.13, 0.18)
-    right, left = rng.uniform(10, 30), rng.uniform(10, 30)  # how far the ends curl
+    thick = r * rng.uniform(0.15, 0.2)
+    right, left = rng.uniform(15, 25), rng.uniform(15, 25)  # how far the ends curl
     if label == "happy":  # lower half of an ellipse whose bottom sits at my + h/4
         box = (mx - w / 2, my - 3 * h / 4, mx + w / 2, my + h / 4)
         start, end = right, 180 - left
@@ -193,13 +199,11 @@ def _draw_eyes(draw: ImageDraw.ImageDraw, rng: np.random.Generator, label: str, 
         thick = max(1, round(r * rng.uniform(0.05, 0.07)))
         bend = r * rng.uniform(0.07, 0.11)  # drawn for both classes: pairs stay in step
         if label == "happy":  # relaxed, arched brows
-            arch = bend
-            _round_arc(draw, (ex - half, brow_y - arch, ex + half, brow_y + arch * 1.5),
+            _round_arc(draw, (ex - half, brow_y - bend, ex + half, brow_y + bend * 1.5),
                        200, 340, thick, ink)
         else:  # worried brows: the inner end raised
-            tilt = bend
             inner_x, outer_x = ex - side * half, ex + side * half
-            draw.line([(inner_x, brow_y - tilt / 2), (outer_x, brow_y + tilt / 2)],
+            draw.line([(inner_x, brow_y - bend / 2), (outer_x, brow_y + bend / 2)],
                       fill=ink, width=thick)
 
 

@@ -393,3 +393,13 @@ def test_a_function_never_called_is_not_judged() -> None:
 
     assert verdict.status == NOT_JUDGED
     assert verdict.message == f"not judged: {ENTRY}() was never called (the run stopped before)"
+
+
+def test_a_function_that_never_returned_is_not_judged() -> None:
+    ctx = context(entry_point=entry(returned_type=None, returned_value=None),
+                  run_status="timeout")
+    verdict = returns_accuracy(ctx, params("returns_accuracy"))
+
+    assert verdict.status == NOT_JUDGED
+    assert verdict.message == (f"not judged: {ENTRY}() was called but never returned "
+                               "(the time limit stopped it)")

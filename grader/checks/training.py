@@ -166,6 +166,10 @@ def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                       hint="return history.history['accuracy'][-1]")
     if entry.called_by is None:
         return not_judged(f"{name}() was never called (the run stopped before)")
+    if entry.returned_type is None:
+        why = "the time limit stopped it" if ctx.run_status == "timeout" \
+            else "the run ended inside it"
+        return not_judged(f"{name}() was called but never returned ({why})")
     fit = ctx.trace.training_fit
     final = fit.epochs[-1].accuracy if fit is not None and fit.epochs else None
     value = entry.returned_value

@@ -40,8 +40,7 @@ def install(config_path: str) -> dict[str, Any]:
     keras.utils.set_random_seed(config["seed"])
     tf.config.experimental.enable_op_determinism()
 
-    for module in ("keras._tf_keras.keras.optimizers.legacy",
-                   "keras._tf_keras.keras.preprocessing.image", "keras.preprocessing.image"):
+    for module in ("keras._tf_keras.keras.preprocessing.image", "keras.preprocessing.image"):
         with contextlib.suppress(ImportError):
             __import__(module)
     compat.install()

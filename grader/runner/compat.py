@@ -7,6 +7,7 @@ rewrites a grade depended on ("ran with compatibility: fit_generator → fit").
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 import types
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 from grader.runner.recorder import current
 
 KERAS2_ONLY_FIT_ARGS = ("workers", "use_multiprocessing", "max_queue_size")
+# Every name under which Keras 3 / TensorFlow expose the refusing legacy optimizers.
+LEGACY_OPTIMIZER_MODULES = ("keras.optimizers.legacy", "keras._tf_keras.keras.optimizers.legacy",
+                            "tensorflow.keras.optimizers.legacy")
 
 
 def install() -> None:
@@ -55,10 +59,10 @@ def _legacy_optimizers(keras: Any) -> None:
         current().note(f"optimizers.legacy.{name} → optimizers.{name}")
         return cls
 
-    for module_name in ("keras.optimizers.legacy", "keras._tf_keras.keras.optimizers.legacy",
-                        "keras.src.optimizers.legacy"):
-        module = sys.modules.get(module_name)
-        if module is None:
+    for module_name in LEGACY_OPTIMIZER_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
             continue
         for name in list(vars(module)):
             if not name.startswith("_"):

@@ -4,6 +4,7 @@ whose last cell kills its own kernel still counts as having run to the end."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -22,7 +23,7 @@ def graded(spec, data, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Gr
     reference = nbformat.read(REFERENCE / "solution.ipynb", as_version=4)
     code = [c for c in reference.cells if c.cell_type == "code"]
     # cells form: no graded function, training at top level, then the lessons' last cell
-    body = code[3].source.split("\n", 1)[1].replace("\n    ", "\n").replace(
+    body = textwrap.dedent(code[3].source.split("\n", 1)[1]).replace(
         "return history", "final = history")
     cells = code[:3] + [nbformat.v4.new_code_cell(body),
                         nbformat.v4.new_code_cell("import os, signal\n"

@@ -52,6 +52,9 @@ def main() -> int:
         bare.append(_timed([sys.executable, str(SOLUTION)], env))
         graded.append(_timed([grader_cli, "grade", str(SOLUTION), "--out", str(out)], env))
         result = json.loads((out / "solution" / "result.json").read_text())
+        if result["score"] != result["max_score"]:  # a fast wrong grade is no benchmark
+            print(f"the reference did not score full marks: {result['checks']}")
+            return 1
         breakdown.append(result["timings"])
     bare_median, graded_median = statistics.median(bare), statistics.median(graded)
     print(f"bare python   : median {bare_median:6.2f} s  runs {[round(t, 2) for t in bare]}")

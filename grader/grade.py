@@ -54,7 +54,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
     if not use_bubblewrap and options.require_sandbox:
         raise SandboxRequired("bubblewrap cannot run here and --require-sandbox was given")
     run_dir = Path(tempfile.mkdtemp(prefix="grader-run-"))
-    scorer = _start_scorer(spec)
+    scorer = _start_scorer(spec, data)
     try:
         staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap)
         outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner",
@@ -132,12 +132,14 @@ def _copy_no_follow(source: Path, target: Path) -> bool:
     return True
 
 
-def _start_scorer(spec: ExerciseSpec) -> subprocess.Popen[bytes]:
-    """The trusted scorer, started now so its TensorFlow import overlaps the run."""
+def _start_scorer(spec: ExerciseSpec, data: DataPaths) -> subprocess.Popen[bytes]:
+    """The trusted scorer, started now so its TensorFlow import and the decoding of the
+    hidden and training images overlap the run."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
            "TF_NUM_INTRAOP_THREADS": str(spec.intra_op_threads),
            "TF_NUM_INTEROP_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "grader.scoring", "--serve-one"],
+    return subprocess.Popen([sys.executable, "-m", "grader.scoring", "--serve-one",
+                             str(data.hidden_dir), str(data.train_zip), ",".join(spec.classes)],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=env)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rubric import SPEC, params
 
-from grader import exercise
 from grader.checks.architecture import conv_layers, input_shape, output_layer
 from grader.checks.base import (
     FAILED,
@@ -18,14 +18,6 @@ from grader.checks.base import (
     Scoring,
 )
 from grader.trace import Epoch, Execution, FitCall, Trace
-
-SPEC = exercise.load("happy-or-sad")
-
-
-def params(check_id: str) -> dict[str, Any]:
-    item = SPEC.rubric_item(check_id)
-    assert item is not None, f"{check_id} is not in the happy-or-sad rubric"
-    return item.params
 
 
 def layer(cls: str, name: str, units: int | None = None, filters: int | None = None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rubric import SPEC, params
 
-from grader import exercise
 from grader.checks.base import FAILED, NOT_JUDGED, PASSED, CheckContext, Scoring
 from grader.checks.pipeline import (
     generator_class_mode,
@@ -16,14 +16,6 @@ from grader.checks.pipeline import (
     loss,
 )
 from grader.trace import CompileCall, Epoch, Execution, FitCall, FlowCall, Generator, Trace
-
-SPEC = exercise.load("happy-or-sad")
-
-
-def params(check_id: str) -> dict[str, Any]:
-    item = SPEC.rubric_item(check_id)
-    assert item is not None, f"{check_id} is not in the happy-or-sad rubric"
-    return item.params
 
 
 def flow(directory: str = "/tmp/h-or-s", *, flow_id: int = 0, generator_id: int = 0,

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from rubric import SPEC, params
 
 from grader import exercise
 from grader.checks.base import (
@@ -25,14 +26,7 @@ from grader.checks.training import (
 )
 from grader.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, Trace
 
-SPEC = exercise.load("happy-or-sad")
 ENTRY = "train_happy_sad_model"
-
-
-def params(check_id: str) -> dict[str, Any]:
-    item = SPEC.rubric_item(check_id)
-    assert item is not None, f"{check_id} is not in the happy-or-sad rubric"
-    return item.params
 
 
 def fit(accuracies: list[float | None], stopped_at: int | None = None,

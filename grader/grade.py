@@ -22,7 +22,7 @@ from grader import submission as submissions
 from grader import trace as traces
 from grader.checks import REGISTRY, CheckContext, Scoring
 from grader.checks.base import NOT_APPLICABLE, NOT_JUDGED, PASSED
-from grader.checks.training import recorded_accuracy_disagrees
+from grader.checks.training import accuracy_not_comparable, recorded_accuracy_disagrees
 from grader.datasource import DataPaths
 from grader.exercise import ExerciseSpec
 from grader.result import CheckResult, GradeResult
@@ -194,9 +194,9 @@ def _notes(ctx: CheckContext, outcome: sandbox.RunOutcome) -> list[str]:
         notes.append("ran WITHOUT a sandbox (bubblewrap unavailable): /tmp paths were "
                      "remapped into the run folder")
     notes += [f"trace: {p}" for p in ctx.trace.problems]
-    disagreement = recorded_accuracy_disagrees(ctx)
-    if disagreement:
-        notes.append(disagreement)
+    for note in (recorded_accuracy_disagrees(ctx), accuracy_not_comparable(ctx)):
+        if note:
+            notes.append(note)
     if ctx.scoring.model_error and ctx.trace.model_saved:
         notes.append(ctx.scoring.model_error)
     return notes

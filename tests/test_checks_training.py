@@ -18,13 +18,14 @@ from grader.checks.base import (
     Scoring,
 )
 from grader.checks.training import (
+    accuracy_not_comparable,
     callback_behaviour,
     callback_stop,
     recorded_accuracy_disagrees,
     returns_accuracy,
     runs,
 )
-from grader.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, Trace
+from grader.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, FlowCall, Trace
 
 ENTRY = "train_happy_sad_model"
 
@@ -229,6 +230,30 @@ def test_recorded_accuracy_within_tolerance_is_trusted() -> None:
 
     assert recorded_accuracy_disagrees(ctx) is None
     assert callback_stop(ctx, params("callback_stop")).status == PASSED
+
+
+def _short_epochs(train_accuracy: float) -> CheckContext:
+    """2 steps of batch 10 per epoch: each epoch saw 20 of the 80 training images."""
+    flow = FlowCall(id=0, generator_id=0, directory="/tmp/h-or-s", target_size=(150, 150),
+                    batch_size=10, class_mode="binary", images_found=80,
+                    class_indices={"happy": 0, "sad": 1}, error=None)
+    short = dataclasses.replace(fit([0.8, 1.0], stopped_at=2), steps_per_epoch=2)
+    return context(short, train_accuracy=train_accuracy, flows=(flow,))
+
+
+def test_partial_epochs_are_not_taken_as_a_lying_trace() -> None:
+    ctx = _short_epochs(train_accuracy=0.6)
+
+    assert recorded_accuracy_disagrees(ctx) is None
+    assert callback_stop(ctx, params("callback_stop")).status == PASSED
+    assert accuracy_not_comparable(ctx) == (
+        "each epoch saw only 20 of the 80 training images, so its recorded accuracy (1.000) "
+        "says little about the final model, which classifies 60.0% of all training images "
+        "correctly")
+
+
+def test_partial_epochs_within_tolerance_need_no_note() -> None:
+    assert accuracy_not_comparable(_short_epochs(train_accuracy=0.95)) is None
 
 
 def test_no_logged_accuracy_fails() -> None:

@@ -11,9 +11,16 @@ training runs in a fresh interpreter: ``main()`` spawns
 ``python -m grader.datasets.calibrate --one SEED --training-seed S`` per run and reads
 the JSON line it prints.
 
+A "short epochs" variant re-runs the same reference with the generator's
+``batch_size`` and the fit call's ``steps_per_epoch`` overridden (``override_fit_data``),
+which is how course-era answers trained: the 2019 answer used ``batch_size=10,
+steps_per_epoch=2``, i.e. 20 of the 80 images per epoch.  The data set should let those
+answers generalise too, not only the full-epoch reference.
+
 Usage::
 
     python -m grader.datasets.calibrate --seeds 0 1 2 3 4 5   # exit 1 if any run misses
+    python -m grader.datasets.calibrate --seeds 0 --batch-size 10 --steps-per-epoch 2
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ REFERENCE_SOLUTION = PROJECT_ROOT / "reference" / "happy_or_sad" / "solution.py"
 DESIRED_ACCURACY = 0.999  # the reference callback's threshold
 MAX_EPOCHS = 15  # the reference's epochs=15
 TARGET_HIDDEN_ACCURACY = 0.95
+TARGET_SHORT_EPOCH_HIDDEN_ACCURACY = 0.85  # for course-era answers such as batch 10, spe 2
 DEFAULT_TRAINING_SEED = 42
 JSON_MARKER = "CALIBRATION_JSON "
 
@@ -58,6 +66,9 @@ class CalibrationRun:
     fit_seconds: float = 0.0
     dataset_seed: int | None = None
     training_seed: int | None = None
+    all_train_accuracy: float | None = None  # final model re-scored on all training images
+    batch_size: int | None = None  # None: the reference's own value (10)
+    steps_per_epoch: int | None = None  # None: the reference's own value (8)
 
     @property
     def meets_target(self) -> bool:
@@ -126,8 +137,50 @@ def capture_fit() -> Iterator[list[tuple[Any, Any]]]:
             del keras.Model.fit
 
 
-def load_hidden(hidden_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Hidden images as the reference's generator would see them, with 0/1 labels.
+@contextlib.contextmanager
+def override_fit_data(batch_size: int | None = None,
+                      steps_per_epoch: int | None = None) -> Iterator[None]:
+    """Force ``flow_from_directory(batch_size=...)`` and ``fit(steps_per_epoch=...)``.
+
+    Lets the calibration replay course-era answers that trained on part of the data
+    per epoch with the unmodified reference code.  ``None`` leaves a value alone.
+    """
+    import keras
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    patches: list[tuple[type, str, Any]] = []
+    if batch_size is not None:
+        original_flow = ImageDataGenerator.flow_from_directory
+
+        def flow_from_directory(self: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs["batch_size"] = batch_size
+            return original_flow(self, *args, **kwargs)
+
+        patches.append((ImageDataGenerator, "flow_from_directory", flow_from_directory))
+    if steps_per_epoch is not None:
+        original_fit = keras.Model.fit
+
+        def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs["steps_per_epoch"] = steps_per_epoch
+            return original_fit(self, *args, **kwargs)
+
+        patches.append((keras.Model, "fit", fit))
+    saved = [(owner, name, name in vars(owner), getattr(owner, name))
+             for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        for owner, name, had_own, original in reversed(saved):
+            if had_own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+
+def load_labelled(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A split's images as the reference's generator would see them, with 0/1 labels.
 
     RGB, 150x150 (nearest, like keras' load_img), scaled by 1/255; happy = 0 and
     sad = 1, the alphabetical order flow_from_directory assigns.
@@ -135,27 +188,35 @@ def load_hidden(hidden_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     images: list[np.ndarray] = []
     labels: list[int] = []
     for label_index, label in enumerate(CLASSES):
-        for path in sorted((hidden_dir / label).glob("*.png")):
+        for path in sorted((folder / label).glob("*.png")):
             with Image.open(path) as image:
                 rgb = image.convert("RGB").resize((IMAGE_SIZE, IMAGE_SIZE),
                                                   Image.Resampling.NEAREST)
                 images.append(np.asarray(rgb, dtype=np.float32) / 255.0)
             labels.append(label_index)
     if not images:
-        raise FileNotFoundError(f"no hidden images under {hidden_dir}")
+        raise FileNotFoundError(f"no images under {folder}")
     return np.stack(images), np.array(labels)
 
 
+def load_hidden(hidden_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The hidden split, see ``load_labelled``."""
+    return load_labelled(hidden_dir)
+
+
 def hidden_accuracy(model: Any, hidden_dir: Path) -> float:
-    """Accuracy of a sigmoid model on the hidden split."""
-    x, y = load_hidden(hidden_dir)
+    """Accuracy of a sigmoid model on a split (by default used for the hidden one)."""
+    x, y = load_labelled(hidden_dir)
     scores = np.asarray(model.predict(x, batch_size=32, verbose=0)).reshape(-1)
     return float(np.mean((scores > 0.5).astype(int) == y))
 
 
 def train_reference(dataset: FaceDataset, training_seed: int = DEFAULT_TRAINING_SEED,
-                    reference: Path = REFERENCE_SOLUTION) -> CalibrationRun:
+                    reference: Path = REFERENCE_SOLUTION, batch_size: int | None = None,
+                    steps_per_epoch: int | None = None) -> CalibrationRun:
     """Train the reference solution on ``dataset``'s zip and score it on the hidden split.
+
+    ``batch_size``/``steps_per_epoch`` replace the reference's values (short epochs).
 
     Call this in a fresh process (see ``run_isolated``): the thread settings must be
     applied before TensorFlow runs its first op.
@@ -166,7 +227,7 @@ def train_reference(dataset: FaceDataset, training_seed: int = DEFAULT_TRAINING_
         module.ZIP_PATH = str(dataset.train_zip)
         module.DATA_DIR = str(Path(scratch) / "h-or-s")  # absent, so the zip is extracted
         started = time.perf_counter()
-        with capture_fit() as calls:
+        with override_fit_data(batch_size, steps_per_epoch), capture_fit() as calls:
             module.train_happy_sad_model()
         fit_seconds = time.perf_counter() - started
     if not calls:
@@ -182,11 +243,15 @@ def train_reference(dataset: FaceDataset, training_seed: int = DEFAULT_TRAINING_
         fit_seconds=round(fit_seconds, 2),
         dataset_seed=dataset.seed,
         training_seed=training_seed,
+        all_train_accuracy=hidden_accuracy(model, dataset.train_dir),
+        batch_size=batch_size,
+        steps_per_epoch=steps_per_epoch,
     )
 
 
 def run_isolated(dataset_seed: int, training_seed: int | None = None,
-                 timeout: float = 900.0) -> CalibrationRun:
+                 timeout: float = 900.0, batch_size: int | None = None,
+                 steps_per_epoch: int | None = None) -> CalibrationRun:
     """Generate data set ``dataset_seed`` and train the reference in a new interpreter."""
     if training_seed is None:
         training_seed = default_training_seed(dataset_seed)
@@ -195,6 +260,10 @@ def run_isolated(dataset_seed: int, training_seed: int | None = None,
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     command = [sys.executable, "-m", "grader.datasets.calibrate",
                "--one", str(dataset_seed), "--training-seed", str(training_seed)]
+    if batch_size is not None:
+        command += ["--batch-size", str(batch_size)]
+    if steps_per_epoch is not None:
+        command += ["--steps-per-epoch", str(steps_per_epoch)]
     done = subprocess.run(command, capture_output=True, text=True, env=env,
                           cwd=PROJECT_ROOT, timeout=timeout, check=False)
     for line in reversed(done.stdout.splitlines()):
@@ -204,20 +273,28 @@ def run_isolated(dataset_seed: int, training_seed: int | None = None,
                        f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
 
 
-def _run_one(dataset_seed: int, training_seed: int) -> None:
+def _run_one(dataset_seed: int, training_seed: int, batch_size: int | None = None,
+             steps_per_epoch: int | None = None) -> None:
     """Child-process entry point: print the run as one marked JSON line."""
     with tempfile.TemporaryDirectory(prefix="hos-data-") as scratch:
         dataset = make_happy_or_sad(Path(scratch), seed=dataset_seed)
-        run = train_reference(dataset, training_seed)
+        run = train_reference(dataset, training_seed, batch_size=batch_size,
+                              steps_per_epoch=steps_per_epoch)
     print(JSON_MARKER + json.dumps(asdict(run)), flush=True)
 
 
 def format_run(run: CalibrationRun) -> str:
     stop = "-" if run.stop_epoch is None else str(run.stop_epoch)
     verdict = "ok" if run.meets_target else "MISS"
-    return (f"data seed {run.dataset_seed:>3}  training seed {run.training_seed:>3}  "
-            f"stop epoch {stop:>2}/{run.epochs_run:<2}  train acc {run.final_train_accuracy:.3f}  "
-            f"hidden acc {run.hidden_accuracy:.3f}  fit {run.fit_seconds:5.1f}s  {verdict}")
+    short = run.batch_size is not None or run.steps_per_epoch is not None
+    variant = (f"batch {run.batch_size or '-'} spe {run.steps_per_epoch or '-'}  "
+               if short else "")
+    all_train = ("" if run.all_train_accuracy is None
+                 else f"  all-train acc {run.all_train_accuracy:.3f}")
+    return (f"{variant}data seed {run.dataset_seed:>3}  training seed {run.training_seed:>3}  "
+            f"stop epoch {stop:>2}/{run.epochs_run:<2}  train acc {run.final_train_accuracy:.3f}"
+            f"{all_train}  hidden acc {run.hidden_accuracy:.3f}  fit {run.fit_seconds:5.1f}s"
+            f"  {verdict}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,13 +305,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--training-seeds", type=int, nargs="+",
                         help="one training seed per data set seed "
                              "(default: 42 for seed 0, otherwise the data set seed)")
+    parser.add_argument("--batch-size", type=int,
+                        help="override the reference generator's batch_size (short epochs)")
+    parser.add_argument("--steps-per-epoch", type=int,
+                        help="override the reference fit's steps_per_epoch (short epochs)")
     parser.add_argument("--one", type=int, metavar="SEED", help=argparse.SUPPRESS)
     parser.add_argument("--training-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.one is not None:
         seed = args.training_seed
-        _run_one(args.one, default_training_seed(args.one) if seed is None else seed)
+        _run_one(args.one, default_training_seed(args.one) if seed is None else seed,
+                 args.batch_size, args.steps_per_epoch)
         return 0
     training = args.training_seeds or [default_training_seed(s) for s in args.seeds]
     if len(training) != len(args.seeds):
@@ -242,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: list[CalibrationRun] = []
     for dataset_seed, training_seed in zip(args.seeds, training, strict=True):
         started = time.perf_counter()
-        run = run_isolated(dataset_seed, training_seed)
+        run = run_isolated(dataset_seed, training_seed, batch_size=args.batch_size,
+                           steps_per_epoch=args.steps_per_epoch)
         runs.append(run)
         print(f"{format_run(run)}  (wall {time.perf_counter() - started:.1f}s)", flush=True)
     stops = [r.stop_epoch for r in runs if r.stop_epoch is not None]

@@ -60,7 +60,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner",
                                         staged.config_path], staged.env, staged.workdir,
                               options.time_limit or spec.time_seconds,
-                              spec.output_tail_bytes, use_bubblewrap)
+                              spec.output_tail_bytes, use_bubblewrap, spec.memory_mb)
         trace = traces.load(run_dir / "artefacts")
         score_started = time.monotonic()
         scoring = _score(scorer, run_dir, trace, spec, data)

@@ -124,24 +124,29 @@ def render_terminal(text: str) -> str:
     return "\n".join(lines)
 
 
-def _limits(cpu_seconds: int) -> None:
+def _limits(cpu_seconds: int, memory_bytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    if memory_bytes:
+        # per process address space: TensorFlow training the course CNN stays near 3 GB
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
 def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
-        time_limit: float, tail_bytes: int, use_bubblewrap: bool) -> RunOutcome:
+        time_limit: float, tail_bytes: int, use_bubblewrap: bool,
+        memory_mb: int | None = None) -> RunOutcome:
     """Run `command`, killing its whole process group at `time_limit` seconds."""
     argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
         else list(command)
     cpu_seconds = int(time_limit * 4) + 30  # 2 cores and a kernel process: a generous cap
+    memory = memory_mb * 1024 * 1024 if memory_mb else None
     started = time.monotonic()
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True,
                                    cwd=None if use_bubblewrap else workdir,
                                    env=None if use_bubblewrap else dict(env),
-                                   preexec_fn=lambda: _limits(cpu_seconds))
+                                   preexec_fn=lambda: _limits(cpu_seconds, memory))
     except OSError as exc:
         return RunOutcome("crashed", None, 0.0, "", "", 0,
                           "bubblewrap" if use_bubblewrap else "none",

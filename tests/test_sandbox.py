@@ -102,3 +102,14 @@ def test_progress_bars_collapse_to_their_last_state() -> None:
     bar = "1/8 [==>....]\b\b\b\b\b\b\b\b\b\b\b\b\b8/8 [=======]\r8/8 done - acc: 1.0\n"
     assert sandbox.render_terminal("\x1b[1mEpoch 1\x1b[0m\n" + bar) == \
         "Epoch 1\n8/8 done - acc: 1.0\n"
+
+
+@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+def test_memory_limit_stops_an_endless_allocation(tmp_path: Path, bubblewrap: bool) -> None:
+    (tmp_path / "run" / "tmp").mkdir(parents=True)
+    workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(tmp_path / "run")
+    code = "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))\n"
+    outcome = sandbox.run(tmp_path / "run", [sys.executable, "-c", code], {"PATH": "/usr/bin"},
+                          workdir, 60, 4096, bubblewrap, memory_mb=400)
+    assert outcome.status == "crashed"
+    assert "MemoryError" in outcome.stderr_tail

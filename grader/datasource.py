@@ -7,6 +7,7 @@ hidden folder, in the spec or with --train/--hidden.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import zipfile
@@ -87,12 +88,22 @@ def _train_zip(spec: ExerciseSpec, data_dir: Path) -> Path:
     return source
 
 
+def _current(root: Path, version: str | None) -> bool:
+    try:
+        recorded = json.loads((root / "dataset.json").read_text()).get("generator")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return version is None or recorded == version
+
+
 def _built_in(spec: ExerciseSpec, data_dir: Path) -> DataPaths:
     """Draw the built-in set once; built aside and renamed so parallel graders never race."""
     from grader import datasets
 
     root = data_dir / spec.dataset
-    if not (root / "dataset.json").exists():
+    if not _current(root, datasets.VERSIONS.get(spec.dataset)):
+        if root.exists():  # drawn by another grader version: never grade against it
+            shutil.rmtree(root, ignore_errors=True)
         building = data_dir / f".{spec.dataset}.{os.getpid()}"
         try:
             datasets.build(spec.dataset, building)

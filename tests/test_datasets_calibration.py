@@ -1,7 +1,7 @@
 """The synthetic data must behave like the course data under the reference solution.
 
 Each training runs the unmodified reference in its own interpreter, seeded the way the
-grader seeds submissions; about 10-15 s per run, six runs.
+grader seeds submissions; about 10-15 s per run, seven runs.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import pytest
 from grader.datasets.calibrate import (
     MAX_EPOCHS,
     TARGET_HIDDEN_ACCURACY,
+    TARGET_SHORT_EPOCH_HIDDEN_ACCURACY,
     CalibrationRun,
     capture_fit,
     format_run,
+    override_fit_data,
     run_isolated,
 )
 
@@ -35,6 +37,31 @@ def test_other_seeds_mostly_calibrated() -> None:
     runs = [run_isolated(dataset_seed=seed, training_seed=seed) for seed in range(1, 6)]
     report = "\n".join(format_run(run) for run in runs)
     assert sum(_meets_target(run) for run in runs) >= 4, report
+
+
+def test_course_2019_short_epochs_generalise_on_default_dataset() -> None:
+    """The 2019 course answer trained 20 images an epoch (batch_size=10, steps_per_epoch=2)."""
+    run = run_isolated(dataset_seed=0, training_seed=42, batch_size=10, steps_per_epoch=2)
+    assert (run.batch_size, run.steps_per_epoch) == (10, 2)
+    assert run.hidden_accuracy >= TARGET_SHORT_EPOCH_HIDDEN_ACCURACY, format_run(run)
+
+
+def test_override_fit_data_forces_values_and_restores() -> None:
+    import keras
+    import numpy as np
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    original_fit = keras.Model.fit
+    original_flow = ImageDataGenerator.flow_from_directory
+    model = keras.Sequential([keras.layers.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    with override_fit_data(batch_size=2, steps_per_epoch=1), capture_fit() as calls:
+        model.fit(np.zeros((8, 2)), np.zeros((8, 1)), batch_size=2, epochs=1,
+                  steps_per_epoch=4, verbose=0)
+        assert ImageDataGenerator.flow_from_directory is not original_flow
+    assert calls[0][1].params["steps"] == 1
+    assert keras.Model.fit is original_fit
+    assert ImageDataGenerator.flow_from_directory is original_flow
 
 
 def test_capture_fit_records_model_and_restores_fit() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from grader import datasource, exercise
+from grader import datasets, datasource, exercise
 
 
 def _class_folders(root: Path, classes: tuple[str, ...] = ("happy", "sad")) -> Path:
@@ -57,3 +57,15 @@ def test_unusable_instructor_data_is_one_clear_error(tmp_path: Path, make_train,
                          hidden=make_hidden(tmp_path))
     with pytest.raises(datasource.DataError, match=message):
         datasource.resolve(spec, tmp_path / "data")
+
+
+def test_a_cached_set_drawn_by_another_generator_version_is_redrawn(tmp_path: Path) -> None:
+    stale = tmp_path / "data" / "happy-or-sad"
+    stale.mkdir(parents=True)
+    (stale / "dataset.json").write_text('{"generator": "faces-0.1"}')
+    (stale / "stale-marker").write_text("x")
+    data = datasource.resolve(exercise.load("happy-or-sad"), tmp_path / "data")
+    assert not (stale / "stale-marker").exists()
+    assert '"generator": "' + datasets.VERSIONS["happy-or-sad"] in \
+        (stale / "dataset.json").read_text()
+    assert data.train_zip.exists() and (data.hidden_dir / "happy").is_dir()

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.datasets.faces import FaceDataset, make_happy_or_sad
+from grader.datasets.faces import GENERATOR_VERSION, FaceDataset, make_happy_or_sad
 
-__all__ = ["DATASETS", "FaceDataset", "build", "make_happy_or_sad"]
+__all__ = ["DATASETS", "VERSIONS", "FaceDataset", "build", "make_happy_or_sad"]
 
 DATASETS: dict[str, Callable[..., FaceDataset]] = {
     "happy-or-sad": make_happy_or_sad,
 }
+# What dataset.json's "generator" must say for a cached copy to be reused.
+VERSIONS: dict[str, str] = {"happy-or-sad": GENERATOR_VERSION}
 
 
 def build(name: str, out: Path, seed: int = 0) -> FaceDataset:

@@ -71,8 +71,19 @@ class CalibrationRun:
     steps_per_epoch: int | None = None  # None: the reference's own value (8)
 
     @property
+    def short_epochs(self) -> bool:
+        """Whether this run replayed a course-era answer's batch size / steps per epoch."""
+        return self.batch_size is not None or self.steps_per_epoch is not None
+
+    @property
     def meets_target(self) -> bool:
-        """Stopped before the last epoch and generalised to the hidden split."""
+        """Stopped before the last epoch and generalised to the hidden split.
+
+        A short-epoch run sees 20-64 images an epoch and may legitimately use all 15
+        epochs, so it only has to reach ``TARGET_SHORT_EPOCH_HIDDEN_ACCURACY``.
+        """
+        if self.short_epochs:
+            return self.hidden_accuracy >= TARGET_SHORT_EPOCH_HIDDEN_ACCURACY
         return (self.stop_epoch is not None and self.stop_epoch < MAX_EPOCHS
                 and self.hidden_accuracy >= TARGET_HIDDEN_ACCURACY)
 
@@ -286,9 +297,8 @@ def _run_one(dataset_seed: int, training_seed: int, batch_size: int | None = Non
 def format_run(run: CalibrationRun) -> str:
     stop = "-" if run.stop_epoch is None else str(run.stop_epoch)
     verdict = "ok" if run.meets_target else "MISS"
-    short = run.batch_size is not None or run.steps_per_epoch is not None
     variant = (f"batch {run.batch_size or '-'} spe {run.steps_per_epoch or '-'}  "
-               if short else "")
+               if run.short_epochs else "")
     all_train = ("" if run.all_train_accuracy is None
                  else f"  all-train acc {run.all_train_accuracy:.3f}")
     return (f"{variant}data seed {run.dataset_seed:>3}  training seed {run.training_seed:>3}  "
@@ -329,8 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(run)
         print(f"{format_run(run)}  (wall {time.perf_counter() - started:.1f}s)", flush=True)
     stops = [r.stop_epoch for r in runs if r.stop_epoch is not None]
+    target = (f"hidden >= {TARGET_SHORT_EPOCH_HIDDEN_ACCURACY}" if runs[0].short_epochs
+              else f"stop < {MAX_EPOCHS}, hidden >= {TARGET_HIDDEN_ACCURACY}")
     print(f"summary: {sum(r.meets_target for r in runs)}/{len(runs)} meet target "
-          f"(stop < {MAX_EPOCHS}, hidden >= {TARGET_HIDDEN_ACCURACY}); "
+          f"({target}); "
           f"stop epochs {sorted(stops)}; "
           f"min hidden {min(r.hidden_accuracy for r in runs):.3f}; "
           f"mean hidden {np.mean([r.hidden_accuracy for r in runs]):.3f}")

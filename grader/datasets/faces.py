@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-GENERATOR_VERSION = "faces-1.0"
+GENERATOR_VERSION = "faces-1.1"  # bump whenever the drawing changes: caches rebuild
 DATASET_NAME = "happy-or-sad"
 IMAGE_SIZE = 150
 SUPERSAMPLE = 2  # draw at 2x and downsample, so edges are anti-aliased like real art
@@ -75,12 +75,12 @@ class Variation:
 # Geometry (size, position, rotation) is what the reference generalises worst over, so
 # the hidden split widens it only slightly; colour variety is cheap, so it is generous.
 TRAIN_VARIATION = Variation(
-    radius=(60.0, 66.0), offset=3.0, rotation=5.0, background_value=(0.85, 1.0),
-    background_saturation=0.25, diagonal_gradients=False, free_face_hue=0.25,
+    radius=(58.0, 68.0), offset=6.0, rotation=10.0, background_value=(0.78, 1.0),
+    background_saturation=0.35, diagonal_gradients=False, free_face_hue=0.5,
 )
 HIDDEN_VARIATION = Variation(
-    radius=(58.0, 68.0), offset=5.0, rotation=8.0, background_value=(0.75, 1.0),
-    background_saturation=0.35, diagonal_gradients=True, free_face_hue=0.35,
+    radius=(56.0, 70.0), offset=7.0, rotation=12.0, background_value=(0.68, 1.0),
+    background_saturation=0.45, diagonal_gradients=True, free_face_hue=0.6,
 )
 
 
@@ -158,7 +158,7 @@ def _draw_mouth(draw: ImageDraw.ImageDraw, rng: np.random.Generator, label: str,
     h = r * rng.uniform(0.75, 0.9)
     my = fy + r * rng.uniform(0.4, 0.46)  # where the mouth curve is, for both classes
     mx = fx + r * rng.uniform(-0.05, 0.05)
-    thick = r * rng.uniform(0.18, 0.22)
+    thick = r * rng.uniform(0.15, 0.2)
     right, left = rng.uniform(15, 25), rng.uniform(15, 25)  # how far the ends curl
     if label == "happy":  # lower half of an ellipse whose bottom sits at my + h/4
         box = (mx - w / 2, my - 3 * h / 4, mx + w / 2, my + h / 4)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from grader import report
 from grader.datasource import DataPaths
 from grader.exercise import ExerciseSpec
-from grader.grade import GradeOptions, grade_file
+from grader.grade import GradeOptions, SandboxRequired, error_result, grade_file
 from grader.result import GradeResult
 from grader.submission import SUFFIXES
 
@@ -55,7 +56,14 @@ def grade_folder(folder: Path, spec: ExerciseSpec, data: DataPaths, out_dir: Pat
                  on_result: Callable[[GradeResult], None] | None = None) -> list[GradeResult]:
     results = []
     for path in find_submissions(folder):
-        result = grade_file(path, spec, data, options)
+        started = time.monotonic()
+        try:
+            result = grade_file(path, spec, data, options)
+        except SandboxRequired:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one submission must not stop the class
+            result = error_result(path, spec, f"the grader failed on this submission: "
+                                              f"{type(exc).__name__}: {exc}", started)
         write_outputs(result, out_dir)
         results.append(result)
         write_csv(results, out_dir / "results.csv")

@@ -49,7 +49,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
     try:
         submission = submissions.load(path)
     except submissions.SubmissionError as exc:
-        return _error_result(path, spec, str(exc), started)
+        return error_result(path, spec, str(exc), started)
     use_bubblewrap = sandbox.bubblewrap_works() and not options.no_sandbox
     if not use_bubblewrap and options.require_sandbox:
         raise SandboxRequired("bubblewrap cannot run here and --require-sandbox was given")
@@ -221,7 +221,7 @@ def _details(ctx: CheckContext) -> dict[str, object]:
     }
 
 
-def _error_result(path: Path, spec: ExerciseSpec, reason: str, started: float) -> GradeResult:
+def error_result(path: Path, spec: ExerciseSpec, reason: str, started: float) -> GradeResult:
     checks = [CheckResult(id=item.id, title=item.title or REGISTRY[item.id].title,
                           status=NOT_JUDGED, passed=None, score=0.0, max_score=item.points,
                           message=f"not judged: {reason}") for item in spec.rubric]

@@ -78,8 +78,8 @@ def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: Dat
 
     urls = {d.url: inside(served) for d in spec.downloads if d.url}
     gdown_ids = {d.gdown_id: inside(served) for d in spec.downloads if d.gdown_id}
-    below_above = (spec.rubric_item("callback_behaviour") or None)
-    params = below_above.params if below_above else {}
+    behaviour = spec.rubric_item("callback_behaviour")
+    params = behaviour.params if behaviour else {}
     config = {
         "submission": inside(submission_file),
         "kind": submission.kind,

@@ -62,3 +62,25 @@ def test_batch_writes_csv_for_error_results(tmp_path: Path, data: object) -> Non
     assert rows[0].startswith("student,submission,status,score,max_score,percent")
     assert [r.split(",")[:3] for r in rows[1:]] == [["alice", "alice.py", "error"],
                                                    ["bob", "bob.ipynb", "error"]]
+
+
+def test_a_grader_failure_on_one_submission_does_not_stop_the_batch(
+        tmp_path: Path, spec, data, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from grader import batch
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("alice", "bob"):
+        (folder / f"{name}.py").write_text("print('hi')\n")
+
+    def grade_file(path: Path, *args: object) -> object:
+        if path.stem == "alice":
+            raise OSError("disk full")
+        return batch.error_result(path, spec, "stand-in grade", 0.0)
+
+    monkeypatch.setattr(batch, "grade_file", grade_file)
+    results = batch.grade_folder(folder, spec, data, tmp_path / "out", batch.GradeOptions())
+    assert [(r.student, r.status) for r in results] == [("alice", "error"), ("bob", "error")]
+    assert results[0].error == "the grader failed on this submission: OSError: disk full"
+    assert (tmp_path / "out" / "alice" / "result.json").exists()
+    assert len((tmp_path / "out" / "results.csv").read_text().splitlines()) == 3

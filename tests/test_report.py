@@ -177,7 +177,7 @@ def test_submission_strings_are_escaped() -> None:
 # --- results without a training run ---------------------------------------------------------
 
 def test_an_error_result_without_metrics_still_renders() -> None:
-    # Exactly what grader.grade._error_result builds for an unreadable submission.
+    # Exactly what grader.grade.error_result builds for an unreadable submission.
     result = GradeResult(
         submission="broken.ipynb", student="broken", exercise="happy-or-sad", status="error",
         score=0.0, max_score=100.0,

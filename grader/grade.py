@@ -190,6 +190,9 @@ def _metrics(ctx: CheckContext) -> dict[str, object]:
 
 def _notes(ctx: CheckContext, outcome: sandbox.RunOutcome) -> list[str]:
     notes = []
+    if outcome.memory_limit == "none" and ctx.spec.memory_mb:
+        notes.append(f"the {ctx.spec.memory_mb} MB memory limit was not enforced: no memory "
+                     "cgroup could be created here")
     if outcome.sandbox == "none":
         notes.append("ran WITHOUT a sandbox (bubblewrap unavailable): /tmp paths were "
                      "remapped into the run folder")

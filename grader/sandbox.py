@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.memlimit import MemoryCage
+
 RUN_ROOT_IN_SANDBOX = "/grader/run"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
@@ -39,6 +41,7 @@ class RunOutcome:
     output_bytes: int
     sandbox: str  # "bubblewrap" | "none"
     message: str = ""
+    memory_limit: str = "none"  # "4096 MB (cgroup)" or "none" where no cgroup could be made
 
 
 @functools.cache
@@ -124,12 +127,11 @@ def render_terminal(text: str) -> str:
     return "\n".join(lines)
 
 
-def _limits(cpu_seconds: int, memory_bytes: int | None) -> None:
+def _limits(cpu_seconds: int, cage: MemoryCage | None) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    if memory_bytes:
-        # per process address space: TensorFlow training the course CNN stays near 3 GB
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if cage is not None:
+        cage.enter()
 
 
 def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
@@ -139,18 +141,21 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
     argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
         else list(command)
     cpu_seconds = int(time_limit * 4) + 30  # 2 cores and a kernel process: a generous cap
-    memory = memory_mb * 1024 * 1024 if memory_mb else None
+    cage = MemoryCage.create(memory_mb * 1024 * 1024) if memory_mb else None
+    memory_limit = f"{memory_mb} MB (cgroup)" if cage else "none"
     started = time.monotonic()
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True,
                                    cwd=None if use_bubblewrap else workdir,
                                    env=None if use_bubblewrap else dict(env),
-                                   preexec_fn=lambda: _limits(cpu_seconds, memory))
-    except OSError as exc:
+                                   preexec_fn=lambda: _limits(cpu_seconds, cage))
+    except (OSError, subprocess.SubprocessError) as exc:
+        if cage:
+            cage.close()
         return RunOutcome("crashed", None, 0.0, "", "", 0,
                           "bubblewrap" if use_bubblewrap else "none",
-                          f"could not start the run: {exc.strerror}")
+                          f"could not start the run: {exc}", memory_limit)
     stdout, stderr = _Tail(tail_bytes), _Tail(tail_bytes)
     readers = [threading.Thread(target=tail.feed, args=(pipe,), daemon=True)
                for tail, pipe in ((stdout, process.stdout), (stderr, process.stderr))]
@@ -166,13 +171,19 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
     for reader in readers:
         reader.join(timeout=5)
     code = process.returncode
+    out_of_memory = cage is not None and cage.exceeded()
+    if cage:
+        cage.close()
     if status == "finished" and code not in (0, None):
         status = "crashed"
         message = (f"the run was killed by signal {-code}" if code < 0
                    else f"the run exited with code {code}")
+    if out_of_memory:
+        message = f"the run went over its {memory_mb} MB memory limit and was killed" \
+            + (f" ({message})" if message else "")
     return RunOutcome(status, code, round(time.monotonic() - started, 3), stdout.text(),
                       stderr.text(), stdout.total + stderr.total,
-                      "bubblewrap" if use_bubblewrap else "none", message)
+                      "bubblewrap" if use_bubblewrap else "none", message, memory_limit)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -111,5 +111,7 @@ def test_memory_limit_stops_an_endless_allocation(tmp_path: Path, bubblewrap: bo
     code = "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))\n"
     outcome = sandbox.run(tmp_path / "run", [sys.executable, "-c", code], {"PATH": "/usr/bin"},
                           workdir, 60, 4096, bubblewrap, memory_mb=400)
+    if outcome.memory_limit == "none":
+        pytest.skip("no memory cgroup can be created on this machine")
     assert outcome.status == "crashed"
-    assert "MemoryError" in outcome.stderr_tail
+    assert outcome.message.startswith("the run went over its 400 MB memory limit")

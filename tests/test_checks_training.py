@@ -422,3 +422,14 @@ def test_a_function_that_never_returned_is_not_judged() -> None:
     assert verdict.status == NOT_JUDGED
     assert verdict.message == (f"not judged: {ENTRY}() was called but never returned "
                                "(the time limit stopped it)")
+
+
+def test_a_run_killed_for_memory_says_so_even_when_the_kernel_died() -> None:
+    message = "the run went over its 4096 MB memory limit and was killed"
+    execution = notebook(cells_run=3, error_name="DeadKernelError", error_cell=3,
+                         error_value="the kernel died while running this cell")
+    verdict = runs(context(execution=execution, run_status="finished", run_message=message), {})
+
+    assert verdict.status == FAILED
+    assert verdict.message == message
+    assert "memory" in verdict.hint

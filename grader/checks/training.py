@@ -26,6 +26,10 @@ def runs(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
         return failed(f"the run {ctx.run_message or 'hit the time limit'}",
                       hint="look for a loop that never ends or far more epochs than asked; "
                            "everything recorded before the limit is still graded")
+    if "memory limit" in ctx.run_message:
+        return failed(ctx.run_message,
+                      hint="a model or batch far larger than the exercise asks for needs more "
+                           "memory than a run may use; keep the lesson's sizes")
     if execution.error_name:
         where = f" in code cell {execution.error_cell}" if execution.error_cell is not None \
             and execution.kind == "notebook" else ""

@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +43,26 @@ def _layers(model: Any) -> list[dict[str, Any]]:
     return rows
 
 
-_decoded: dict[tuple[str, tuple[int, int], int], tuple[Any, list[str]]] = {}
+_decoded: dict[tuple[str, str, tuple[int, int], int], tuple[Any, list[str]]] = {}
 
 
-def _images(source: str, items: Iterable[tuple[str, bytes]], size: tuple[int, int],
+def _class_items(source: Path, cls: str) -> list[tuple[str, bytes]]:
+    """(shown name, bytes) of one class's images in a folder or in a zip of class folders."""
+    if source.is_dir():
+        files = sorted(p for p in (source / cls).iterdir()
+                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        return [(f"{cls}/{p.name}", p.read_bytes()) for p in files]
+    with zipfile.ZipFile(source) as archive:
+        names = sorted(n for n in archive.namelist()
+                       if n.startswith(f"{cls}/") and n.lower().endswith(IMAGE_SUFFIXES))
+        return [(n, archive.read(n)) for n in names]
+
+
+def _pixels(source: Path, cls: str, size: tuple[int, int],
             channels: int) -> tuple[Any, list[str]]:
-    """Decoded, resized, not yet rescaled pixels; cached so a prewarmed scorer can decode
-    the data set before the model exists."""
-    key = (source, size, channels)
+    """Decoded, resized, not yet rescaled pixels of one class; cached by source and shape,
+    so a prewarmed scorer decodes the data set once, before the model exists."""
+    key = (str(source), cls, size, channels)
     if key in _decoded:
         return _decoded[key]
     import numpy as np
@@ -59,7 +70,7 @@ def _images(source: str, items: Iterable[tuple[str, bytes]], size: tuple[int, in
 
     mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels, "RGB")
     arrays, names = [], []
-    for name, data in items:
+    for name, data in _class_items(source, cls):
         with Image.open(io.BytesIO(data)) as image:
             # nearest, as flow_from_directory resizes by default
             resized = image.convert(mode).resize((size[1], size[0]), Image.NEAREST)
@@ -71,32 +82,13 @@ def _images(source: str, items: Iterable[tuple[str, bytes]], size: tuple[int, in
     return stacked, names
 
 
-def _sources(hidden_dir: Path, train_zip: Path,
-             classes: list[str]) -> dict[str, list[list[tuple[str, bytes]]]]:
-    with zipfile.ZipFile(train_zip) as archive:
-        train = [_zip_items(archive, c) for c in classes]
-    return {"hidden": [_folder_items(hidden_dir, c) for c in classes], "train": train}
-
-
-def _folder_items(folder: Path, cls: str) -> list[tuple[str, bytes]]:
-    files = sorted(p for p in (folder / cls).iterdir()
-                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    return [(f"{cls}/{p.name}", p.read_bytes()) for p in files]
-
-
-def _zip_items(archive: zipfile.ZipFile, cls: str) -> list[tuple[str, bytes]]:
-    names = sorted(n for n in archive.namelist()
-                   if n.startswith(f"{cls}/") and n.lower().endswith(IMAGE_SUFFIXES))
-    return [(n, archive.read(n)) for n in names]
-
-
-def _evaluate(model: Any, source: str, per_class: list[list[tuple[str, bytes]]],
-              size: tuple[int, int], channels: int, rescale: float) -> dict[str, Any]:
+def _evaluate(model: Any, source: Path, classes: list[str], size: tuple[int, int],
+              channels: int, rescale: float) -> dict[str, Any]:
     import numpy as np
 
     labels, predictions, names = [], [], []
-    for label, items in enumerate(per_class):
-        pixels, shown = _images(f"{source}/{label}", items, size, channels)
+    for label, cls in enumerate(classes):
+        pixels, shown = _pixels(source, cls, size, channels)
         if len(pixels) == 0:
             continue
         # direct calls in batches: no predict() data pipeline to build and trace
@@ -109,12 +101,12 @@ def _evaluate(model: Any, source: str, per_class: list[list[tuple[str, bytes]]],
         predictions += predicted.tolist()
         names += shown
     count = len(labels)
-    classes = len(per_class)
-    confusion = [[0] * classes for _ in range(classes)]
+    n_classes = len(classes)
+    confusion = [[0] * n_classes for _ in range(n_classes)]
     for truth, guess in zip(labels, predictions, strict=True):
-        if 0 <= guess < classes:
+        if 0 <= guess < n_classes:
             confusion[truth][guess] += 1
-    correct = sum(confusion[i][i] for i in range(classes))
+    correct = sum(confusion[i][i] for i in range(n_classes))
     wrong = [n for n, t, g in zip(names, labels, predictions, strict=True) if t != g]
     return {"accuracy": correct / count if count else None, "images": count,
             "confusion": confusion, "misclassified": wrong[:200]}
@@ -150,9 +142,8 @@ def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str
     channels = shape[3] if len(shape) == 4 and shape[3] else 3
     result["evaluated_at"] = {"size": list(size), "channels": channels, "rescale": rescale}
     try:
-        sources = _sources(hidden_dir, train_zip, classes)
-        for name in ("hidden", "train"):
-            result[name] = _evaluate(model, name, sources[name], size, channels, rescale)
+        for name, source in (("hidden", hidden_dir), ("train", train_zip)):
+            result[name] = _evaluate(model, source, classes, size, channels, rescale)
     except Exception as exc:  # noqa: BLE001 - e.g. a model that cannot take these images
         result["evaluation_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     return result
@@ -169,9 +160,9 @@ def serve_one(argv: list[str]) -> int:
 
     hidden, train_zip, classes = Path(argv[0]), Path(argv[1]), argv[2].split(",")
     try:  # decode the images in the common size now, while the submission trains
-        for name, per_class in _sources(hidden, train_zip, classes).items():
-            for label, items in enumerate(per_class):
-                _images(f"{name}/{label}", items, (150, 150), 3)
+        for source in (hidden, train_zip):
+            for cls in classes:
+                _pixels(source, cls, (150, 150), 3)
     except Exception:  # noqa: BLE001 - scoring proper will report any unreadable image
         _decoded.clear()
     line = sys.stdin.readline()

@@ -100,7 +100,12 @@ def _load_spec_and_data(args: argparse.Namespace):  # noqa: ANN202
 def _warn_sandbox(args: argparse.Namespace) -> None:
     from grader import sandbox
 
-    if (args.no_sandbox or not sandbox.bubblewrap_works()) and not args.require_sandbox:
+    if args.require_sandbox:
+        return
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: submissions run WITHOUT a sandbox (results record "
+              "sandbox \"none\").", file=sys.stderr)
+    elif not sandbox.bubblewrap_works():
         print("WARNING: bubblewrap is not available: submissions run WITHOUT a sandbox "
               "(results record sandbox \"none\"). Install the 'bubblewrap' package.",
               file=sys.stderr)

@@ -57,9 +57,6 @@ class MemoryCage:
                 key, _, value = line.partition(" ")
                 if key == "oom_kill" and int(value) > 0:
                     return True
-            if not self.v2:
-                return int((self.path / "memory.failcnt").read_text()) > 0 and \
-                    "under_oom 1" in events.read_text()
         except (OSError, ValueError):
             return False
         return False

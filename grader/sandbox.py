@@ -33,7 +33,7 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
 
 @dataclass(frozen=True)
 class RunOutcome:
-    status: str  # "finished" | "timeout" | "crashed"
+    status: str  # "finished" | "timeout" | "crashed" | "out_of_memory"
     exit_code: int | None
     seconds: float
     stdout_tail: str
@@ -179,6 +179,7 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
         message = (f"the run was killed by signal {-code}" if code < 0
                    else f"the run exited with code {code}")
     if out_of_memory:
+        status = "out_of_memory"
         message = f"the run went over its {memory_mb} MB memory limit and was killed" \
             + (f" ({message})" if message else "")
     return RunOutcome(status, code, round(time.monotonic() - started, 3), stdout.text(),

@@ -428,7 +428,8 @@ def test_a_run_killed_for_memory_says_so_even_when_the_kernel_died() -> None:
     message = "the run went over its 4096 MB memory limit and was killed"
     execution = notebook(cells_run=3, error_name="DeadKernelError", error_cell=3,
                          error_value="the kernel died while running this cell")
-    verdict = runs(context(execution=execution, run_status="finished", run_message=message), {})
+    verdict = runs(context(execution=execution, run_status="out_of_memory",
+                           run_message=message), {})
 
     assert verdict.status == FAILED
     assert verdict.message == message

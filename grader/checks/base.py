@@ -69,7 +69,7 @@ class CheckContext:
     trace: Trace
     scoring: Scoring
     spec: ExerciseSpec
-    run_status: str  # "finished" | "timeout" | "crashed"
+    run_status: str  # "finished" | "timeout" | "crashed" | "out_of_memory"
     run_message: str = ""
     source_defines_entry: bool = False  # the file has `def <entry>(`, even if it never ran
 

@@ -26,7 +26,7 @@ def runs(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
         return failed(f"the run {ctx.run_message or 'hit the time limit'}",
                       hint="look for a loop that never ends or far more epochs than asked; "
                            "everything recorded before the limit is still graded")
-    if "memory limit" in ctx.run_message:
+    if ctx.run_status == "out_of_memory":
         return failed(ctx.run_message,
                       hint="a model or batch far larger than the exercise asks for needs more "
                            "memory than a run may use; keep the lesson's sizes")

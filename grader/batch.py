@@ -1,72 +1,330 @@
-"""Grade every submission in a folder, one after another, and write results.csv.
+"""Grade a class: N submissions at once, each result kept the moment it is known.
 
-Each result is written as soon as it is known, so an interrupted batch loses nothing
-already graded. (Parallel and resumable grading arrive with the batch issue.)
+The main process owns every write (result.json, reports, results.csv, the gradebook); the
+gradings themselves run in worker processes, so a submission that kills its parent, or a
+grader crash, takes down one worker and not the batch. A grading is reused when the
+gradebook holds one with the same cache key (submission sha256, exercise spec and data,
+grader version) for the same student; `regrade` grades again and keeps the old rows.
+
+Interrupts (Ctrl-C, SIGTERM) stop the workers, whose sandboxes and scorers die with them;
+everything finished before is already in the gradebook, and a re-run grades the rest.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import os
+import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
-from grader import report
+from grader import __version__, exports, report
+from grader import gradebook as gradebooks
 from grader.datasource import DataPaths
 from grader.exercise import ExerciseSpec
 from grader.grade import GradeOptions, SandboxRequired, error_result, grade_file
+from grader.intake import Entry, Intake
 from grader.result import GradeResult
-from grader.submission import SUFFIXES
+
+CSV_NAME = "results.csv"
 
 
-def find_submissions(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES
-                  and not p.name.startswith("."))
+@dataclass(frozen=True)
+class BatchOptions:
+    jobs: int = 1
+    regrade: bool = False
+    grade: GradeOptions = field(default_factory=GradeOptions)
+    # what grades one file; a module-level function, as it is sent to worker processes
+    grade_function: Callable[[Path, ExerciseSpec, DataPaths, GradeOptions], GradeResult] = \
+        grade_file
+
+
+@dataclass
+class BatchOutcome:
+    results: list[GradeResult]  # the grade that counts, for each student of this intake
+    graded: int = 0
+    reused: int = 0
+    interrupted: bool = False
+
+
+class Listener:
+    """Progress hooks; the CLI draws a bar or prints lines from them."""
+
+    def started(self, total: int, to_grade: int) -> None: ...
+
+    def finished(self, result: GradeResult, reused: bool) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+
+
+def spec_key(spec: ExerciseSpec, data: DataPaths, options: GradeOptions) -> str:
+    """Everything besides the submission and the grader version that can change a grade:
+    the spec file, the data it is graded on, and the options that override the spec."""
+    digest = hashlib.sha256()
+    for part in (spec.spec_hash, _data_identity(data), repr(options.time_limit),
+                 repr(options.no_sandbox)):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _data_identity(data: DataPaths) -> str:
+    """Names, sizes and modification times: cheap, and changes when an instructor swaps a
+    file (a redrawn built-in set gets new files too)."""
+    digest = hashlib.sha256()
+    sources = [data.train_zip] + sorted(p for p in data.hidden_dir.rglob("*") if p.is_file())
+    for path in sources:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def student_folder(out_dir: Path, student: str) -> Path:
+    return out_dir / student
 
 
 def write_outputs(result: GradeResult, out_dir: Path) -> Path:
-    folder = out_dir / result.student
+    folder = student_folder(out_dir, result.student)
     result.write(folder / "result.json")
     report.write(result, folder / "report.html")
     return folder / "report.html"
 
 
-def write_csv(results: list[GradeResult], path: Path) -> None:
-    check_ids = [c.id for c in results[0].checks] if results else []
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "submission", "status", "score", "max_score", "percent",
-                         "hidden_accuracy", *check_ids, "error"])
-        for result in results:
-            by_id = {c.id: c.score for c in result.checks}
-            percent = round(100 * result.score / result.max_score, 1) if result.max_score \
-                else 0.0
-            hidden = result.metrics.get("hidden_accuracy")
-            writer.writerow([result.student, result.submission, result.status, result.score,
-                             result.max_score, percent,
-                             "" if hidden is None else round(hidden, 4),
-                             *[by_id.get(i, "") for i in check_ids], result.error or ""])
-    os.replace(tmp, path)
+def _grade_one(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
+               options: GradeOptions, grade_function: Callable[..., GradeResult] = grade_file
+               ) -> GradeResult:
+    """The task run in a worker: never raises, so one submission cannot end the batch."""
+    started = time.monotonic()
+    try:
+        result = grade_function(path, spec, data, options)
+    except (KeyboardInterrupt, SystemExit):
+        # the batch is being stopped (SIGTERM from the main process, or the main process
+        # died): grade_file's cleanup has run; leave now rather than take the next task
+        os._exit(128 + signal.SIGTERM)
+    except SandboxRequired:
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded as this submission's error
+        result = error_result(path, spec, f"the grader failed on this submission: "
+                                          f"{type(exc).__name__}: {exc}", started)
+        result.notes.append("grader failure: not cached, retried on the next run")
+    result.student = student
+    return result
+
+
+def _worker_start() -> None:
+    """Workers leave Ctrl-C to the main process, and stop cleanly (run folders removed,
+    sandboxes killed) on SIGTERM, which they also get if the main process dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    _die_with_parent(signal.SIGTERM)
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _die_with_parent(signal_number: int) -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal_number)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: an orphaned worker finishes its one grading and exits
+
+
+def _is_grader_failure(result: GradeResult) -> bool:
+    return any(n.startswith("grader failure:") for n in result.notes)
+
+
+class _Pool:
+    """A process pool that can be stopped mid-task and replaced after a worker dies."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.executor = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"),
+                                   initializer=_worker_start)
+
+    def renew(self, jobs: int) -> None:
+        self.stop()
+        self.jobs = jobs
+        self.executor = self._new()
+
+    def stop(self) -> None:
+        processes = list(getattr(self.executor, "_processes", {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + 15
+        for process in processes:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+
+
+def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Path,
+                options: BatchOptions, listener: Listener | None = None) -> BatchOutcome:
+    listener = listener or Listener()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key_of_spec = spec_key(spec, data, options.grade)
+    outcome = BatchOutcome(results=[])
+    with gradebooks.opened(out_dir) as book:
+        pending: list[tuple[Entry, str | None]] = []
+        for entry in intake.entries:
+            if entry.problem is not None or entry.path is None:
+                _record_problem(book, entry, spec, out_dir)
+                continue
+            key = _cache_key(entry.path, key_of_spec)
+            cached = None if options.regrade or key is None else book.cached(entry.student,
+                                                                              key)
+            if cached is not None:
+                if not (student_folder(out_dir, entry.student) / "result.json").exists():
+                    write_outputs(cached, out_dir)
+                outcome.reused += 1
+                listener.finished(cached, reused=True)
+            else:
+                pending.append((entry, key))
+        listener.started(len(intake.entries), len(pending))
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt) \
+            if _in_main_thread() else None
+        try:
+            _run(pending, spec, data, options, book, out_dir, outcome, listener)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        students = [e.student for e in intake.entries]
+        outcome.results = book.latest(spec.name, students)
+    exports.write_csv(outcome.results, out_dir / CSV_NAME)
+    return outcome
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _cache_key(path: Path, key_of_spec: str) -> str | None:
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return gradebooks.cache_key(digest, key_of_spec, __version__)
+
+
+def _record_problem(book: gradebooks.Gradebook, entry: Entry, spec: ExerciseSpec,
+                    out_dir: Path) -> None:
+    """An intake problem is this student's error; recorded once, not on every re-run."""
+    result = error_result(entry.path or Path(entry.student), spec,
+                          entry.problem or "no submission", time.monotonic())
+    result.student, result.submission = entry.student, (entry.path.name if entry.path
+                                                         else "")
+    latest = book.latest(spec.name, [entry.student])
+    if not latest or latest[0].status != "error" or latest[0].error != result.error:
+        book.record(result, None)
+    write_outputs(result, out_dir)
+
+
+def _run(pending: list[tuple[Entry, str | None]], spec: ExerciseSpec, data: DataPaths,
+         options: BatchOptions, book: gradebooks.Gradebook, out_dir: Path,
+         outcome: BatchOutcome, listener: Listener) -> None:
+    """Grade `pending` on the pool. When a worker dies (a submission killed its parent, or
+    the kernel's OOM killer struck), everything it was running is graded again one at a
+    time, so the one submission that kills its worker on its own is named and recorded."""
+    if not pending:
+        return
+    jobs = max(1, min(options.jobs, len(pending)))
+    pool = _Pool(jobs)
+    queue = list(pending)
+    isolating = False
+    try:
+        while queue:
+            if isolating:
+                batch, queue = queue[:1], queue[1:]
+            else:
+                batch, queue = queue, []
+            running = {pool.executor.submit(_grade_one, entry.path, entry.student, spec,
+                                            data, options.grade, options.grade_function):
+                       (entry, key)
+                       for entry, key in batch}
+            broken: list[tuple[Entry, str | None]] = []
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    entry, key = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken.append((entry, key))
+                        continue
+                    _keep(result, None if _is_grader_failure(result) else key, book,
+                          out_dir, outcome, listener)
+            if broken and isolating:
+                _keep(_worker_died(broken[0][0], spec), None, book, out_dir, outcome,
+                      listener)
+                isolating = False
+                pool.renew(jobs)
+            elif broken:
+                queue = broken + queue
+                isolating = True
+                pool.renew(1)
+    finally:
+        pool.stop()
+
+
+def _worker_died(entry: Entry, spec: ExerciseSpec) -> GradeResult:
+    assert entry.path is not None
+    result = error_result(entry.path, spec, "the grading process was killed while running "
+                          "this submission (did the code kill its parent process?)",
+                          time.monotonic())
+    result.student = entry.student
+    return result
+
+
+def _keep(result: GradeResult, key: str | None, book: gradebooks.Gradebook, out_dir: Path,
+          outcome: BatchOutcome, listener: Listener) -> None:
+    write_outputs(result, out_dir)
+    book.record(result, key)
+    outcome.graded += 1
+    listener.finished(result, reused=False)
+
+
+class _Callback(Listener):
+    def __init__(self, on_result: Callable[[GradeResult], None]) -> None:
+        self.on_result = on_result
+
+    def finished(self, result: GradeResult, reused: bool) -> None:
+        self.on_result(result)
 
 
 def grade_folder(folder: Path, spec: ExerciseSpec, data: DataPaths, out_dir: Path,
-                 options: GradeOptions,
-                 on_result: Callable[[GradeResult], None] | None = None) -> list[GradeResult]:
-    results = []
-    for path in find_submissions(folder):
-        started = time.monotonic()
-        try:
-            result = grade_file(path, spec, data, options)
-        except SandboxRequired:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one submission must not stop the class
-            result = error_result(path, spec, f"the grader failed on this submission: "
-                                              f"{type(exc).__name__}: {exc}", started)
-        write_outputs(result, out_dir)
-        results.append(result)
-        write_csv(results, out_dir / "results.csv")
-        if on_result:
-            on_result(result)
-    return results
+                 options: GradeOptions, on_result: Callable[[GradeResult], None] | None = None,
+                 jobs: int = 1) -> list[GradeResult]:
+    """Every submission in a folder (or zip), for scripts and tests: the same batch, cache
+    and gradebook as `grader batch`, returned as the latest result for each student."""
+    from grader.intake import collect
+
+    with collect(folder) as intake:
+        outcome = grade_batch(intake, spec, data, out_dir,
+                              BatchOptions(jobs=jobs, grade=options),
+                              _Callback(on_result) if on_result else None)
+    return outcome.results

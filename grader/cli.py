@@ -1,4 +1,5 @@
-"""Command line: `grader grade`, `grader batch`, `grader data make`, `grader exercises`.
+"""Command line: `grader grade`, `grader batch`, `grader gradebook`, `grader data make`,
+`grader exercises`, `grader gradescope-bundle` (class-wide commands: class_commands.py).
 
 Exit codes: 0 when grading finished (whatever the score), 2 on usage errors (bad flags,
 unknown exercise, unusable data), 1 when the grader itself failed.
@@ -35,16 +36,19 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--keep-run", action="store_true",
                          help="keep each run folder (debugging)")
 
-    grade = commands.add_parser("grade", help="grade one notebook or module")
+    grade = commands.add_parser("grade", help="grade one notebook or module (or the one "
+                                "submission in a folder)")
     grade.add_argument("path", type=Path)
     grade.add_argument("--out", type=Path, help="folder for result.json and report.html")
     grade.add_argument("--json", type=Path, help="also write the result JSON here")
+    for name in ("gradescope", "prairielearn", "coursera"):
+        grade.add_argument(f"--{name}", type=Path, metavar="PATH",
+                           help=f"also write the result in {name}'s results format")
     common(grade)
 
-    batch = commands.add_parser("batch", help="grade every .ipynb/.py in a folder")
-    batch.add_argument("folder", type=Path)
-    batch.add_argument("--out", type=Path, default=Path("grader-out"))
-    common(batch)
+    from grader import class_commands
+
+    class_commands.add_parsers(commands, common)
 
     data = commands.add_parser("data", help="data sets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -54,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--seed", type=int, default=0)
 
     commands.add_parser("exercises", help="list installed exercises")
+    commands.add_parser("doctor", help="what isolation, TensorFlow, data and browsers "
+                        "this machine offers")
     return parser
 
 
@@ -113,9 +119,11 @@ def _warn_sandbox(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from grader import class_commands
     from grader.datasource import DataError
     from grader.exercise import SpecError
     from grader.grade import SandboxRequired
+    from grader.gradebook import GradebookError
 
     try:
         if args.command == "exercises":
@@ -127,12 +135,20 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "data":
             return _data_make(args)
+        if args.command == "doctor":
+            from grader import doctor
+
+            return doctor.main()
+        if args.command == "gradebook":
+            return class_commands.gradebook(args)
+        if args.command == "gradescope-bundle":
+            return class_commands.gradescope_bundle(args)
         spec, data = _load_spec_and_data(args)
         _warn_sandbox(args)
         if args.command == "grade":
             return _grade(args, spec, data)
-        return _batch(args, spec, data)
-    except (SpecError, DataError, SandboxRequired) as exc:
+        return class_commands.batch(args, spec, data, _options(args))
+    except (SpecError, DataError, SandboxRequired, GradebookError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -157,35 +173,33 @@ def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
     if not args.path.exists():
         print(f"grader: {args.path}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    result = grade_file(args.path, spec, data, _options(args))
+    path, problem = args.path, None
+    if args.path.is_dir():
+        from grader.intake import single_in_folder
+
+        path, problem = single_in_folder(args.path)
+    if problem or path is None:
+        import time
+
+        from grader.grade import error_result
+
+        result = error_result(args.path, spec, problem or "nothing to grade",
+                              time.monotonic())
+    else:
+        result = grade_file(path, spec, data, _options(args))
     out = args.out or Path("grader-out")
     report_path = write_outputs(result, out)
     if args.json:
         result.write(args.json)
+    from grader import exports
+
+    for name, convert in exports.FORMATS.items():
+        if getattr(args, name):
+            exports.write_json(convert(result), getattr(args, name))
     _print_checks(result)
     if result.status == "error":
         print(f"error: {result.error}")
     print(f"result: {report_path.parent / 'result.json'}\nreport: {report_path}")
-    return EXIT_OK
-
-
-def _batch(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
-    from grader.batch import find_submissions, grade_folder
-
-    if not args.folder.is_dir():
-        print(f"grader: {args.folder}: not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    if not find_submissions(args.folder):
-        print(f"grader: {args.folder}: no .ipynb or .py submissions found", file=sys.stderr)
-        return EXIT_USAGE
-
-    def progress(result) -> None:  # noqa: ANN001
-        print(f"graded {result.student}: {result.score:g} / {result.max_score:g} "
-              f"({result.status})", flush=True)
-
-    results = grade_folder(args.folder, spec, data, args.out, _options(args), progress)
-    _print_table(results)
-    print(f"results: {args.out / 'results.csv'}\nreports: {args.out}/<student>/report.html")
     return EXIT_OK
 
 

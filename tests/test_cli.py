@@ -59,27 +59,33 @@ def test_batch_writes_csv_for_error_results(tmp_path: Path, data: object) -> Non
     out = tmp_path / "out"
     assert main(["batch", str(folder), "--out", str(out)]) == 0
     rows = (out / "results.csv").read_text().splitlines()
-    assert rows[0].startswith("student,submission,status,score,max_score,percent")
-    assert [r.split(",")[:3] for r in rows[1:]] == [["alice", "alice.py", "error"],
-                                                   ["bob", "bob.ipynb", "error"]]
+    assert rows[0].startswith("student,submission,exercise,status,score,max_score,percent")
+    assert [r.split(",")[:4] for r in rows[1:]] == [
+        ["alice", "alice.py", "happy-or-sad", "error"],
+        ["bob", "bob.ipynb", "happy-or-sad", "error"]]
+
+
+def _fails_on_alice(path: Path, spec, data, options) -> object:  # noqa: ANN001
+    """Stands in for grade_file in the batch's worker processes (sent there by name)."""
+    from grader.grade import error_result
+
+    if path.stem == "alice":
+        raise OSError("disk full")
+    return error_result(path, spec, "stand-in grade", 0.0)
 
 
 def test_a_grader_failure_on_one_submission_does_not_stop_the_batch(
-        tmp_path: Path, spec, data, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+        tmp_path: Path, spec, data) -> None:  # noqa: ANN001
     from grader import batch
+    from grader.intake import collect
 
     folder = tmp_path / "class"
     folder.mkdir()
     for name in ("alice", "bob"):
         (folder / f"{name}.py").write_text("print('hi')\n")
-
-    def grade_file(path: Path, *args: object) -> object:
-        if path.stem == "alice":
-            raise OSError("disk full")
-        return batch.error_result(path, spec, "stand-in grade", 0.0)
-
-    monkeypatch.setattr(batch, "grade_file", grade_file)
-    results = batch.grade_folder(folder, spec, data, tmp_path / "out", batch.GradeOptions())
+    options = batch.BatchOptions(jobs=2, grade_function=_fails_on_alice)
+    with collect(folder) as intake:
+        results = batch.grade_batch(intake, spec, data, tmp_path / "out", options).results
     assert [(r.student, r.status) for r in results] == [("alice", "error"), ("bob", "error")]
     assert results[0].error == "the grader failed on this submission: OSError: disk full"
     assert (tmp_path / "out" / "alice" / "result.json").exists()

@@ -8,13 +8,16 @@ DEMO_OUT ?= build/demo
 
 .PHONY: setup system-deps data demo test test-fast lint bench clean
 
-# bubblewrap isolates each run; install it where apt is available and we are root.
+# bubblewrap isolates each run; chromium runs the browser tests of the HTML reports
+# (tests/browser/). Install whichever is missing where apt is available and we are root.
 system-deps:
-	@if ! command -v bwrap >/dev/null 2>&1; then \
+	@missing=""; command -v bwrap >/dev/null 2>&1 || missing=" bubblewrap"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null \
-	      || echo "WARNING: could not install bubblewrap; runs will not be sandboxed"; \
-	  else echo "WARNING: bubblewrap missing and cannot be installed here; runs will not be sandboxed"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	      || echo "WARNING: could not install$$missing; without bubblewrap runs will not be sandboxed, without chromium the browser tests cannot run"; \
+	  else echo "WARNING:$$missing missing and cannot be installed here; without bubblewrap runs will not be sandboxed, without chromium the browser tests cannot run"; fi; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -29,7 +32,7 @@ data: setup
 	$(BIN)/grader data make happy-or-sad
 
 demo: data
-	$(BIN)/grader batch submissions/happy_or_sad --exercise happy-or-sad --out $(DEMO_OUT) --time-limit 120
+	$(BIN)/grader batch submissions/happy_or_sad --exercise happy-or-sad --out $(DEMO_OUT) --time-limit 120 --jobs 2
 
 test: data
 	$(BIN)/python -m pytest -q

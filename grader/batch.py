@@ -42,6 +42,7 @@ class BatchOptions:
     # what grades one file; a module-level function, as it is sent to worker processes
     grade_function: Callable[[Path, ExerciseSpec, DataPaths, GradeOptions], GradeResult] = \
         grade_file
+    cluster: str | None = None  # a Dask scheduler address; None: the local worker pool
 
 
 @dataclass
@@ -95,24 +96,23 @@ def student_folder(out_dir: Path, student: str) -> Path:
     return out_dir / student
 
 
-def write_outputs(result: GradeResult, out_dir: Path) -> Path:
+def write_outputs(result: GradeResult, out_dir: Path,
+                  expected: report.ExpectedValues | None = None,
+                  hidden_dir: Path | None = None) -> Path:
+    """result.json, the student's report.html and the instructor's instructor.html."""
     folder = student_folder(out_dir, result.student)
     result.write(folder / "result.json")
-    report.write(result, folder / "report.html")
-    return folder / "report.html"
+    return report.write_views(result, folder, expected, hidden_dir)["student"]
 
 
-def _grade_one(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
-               options: GradeOptions, grade_function: Callable[..., GradeResult] = grade_file
-               ) -> GradeResult:
-    """The task run in a worker: never raises, so one submission cannot end the batch."""
+def grade_safely(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
+                 options: GradeOptions, grade_function: Callable[..., GradeResult] = grade_file
+                 ) -> GradeResult:
+    """One grading that never raises an Exception, so one submission cannot end a batch;
+    a grader failure is recorded as the submission's error and marked as not cacheable."""
     started = time.monotonic()
     try:
         result = grade_function(path, spec, data, options)
-    except (KeyboardInterrupt, SystemExit):
-        # the batch is being stopped (SIGTERM from the main process, or the main process
-        # died): grade_file's cleanup has run; leave now rather than take the next task
-        os._exit(128 + signal.SIGTERM)
     except SandboxRequired:
         raise
     except Exception as exc:  # noqa: BLE001 - recorded as this submission's error
@@ -121,6 +121,18 @@ def _grade_one(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
         result.notes.append("grader failure: not cached, retried on the next run")
     result.student = student
     return result
+
+
+def _grade_one(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
+               options: GradeOptions, grade_function: Callable[..., GradeResult] = grade_file
+               ) -> GradeResult:
+    """The task of a local worker process."""
+    try:
+        return grade_safely(path, student, spec, data, options, grade_function)
+    except (KeyboardInterrupt, SystemExit):
+        # the batch is being stopped (SIGTERM from the main process, or the main process
+        # died): grade_file's cleanup has run; leave now rather than take the next task
+        os._exit(128 + signal.SIGTERM)
 
 
 def _worker_start() -> None:
@@ -185,18 +197,23 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     key_of_spec = spec_key(spec, data, options.grade)
     outcome = BatchOutcome(results=[])
+    expected = report.ExpectedValues.from_spec(spec)
+
+    def write(result: GradeResult) -> None:
+        write_outputs(result, out_dir, expected, data.hidden_dir)
+
     with gradebooks.opened(out_dir) as book:
         pending: list[tuple[Entry, str | None]] = []
         for entry in intake.entries:
             if entry.problem is not None or entry.path is None:
-                _record_problem(book, entry, spec, out_dir)
+                write(_record_problem(book, entry, spec))
                 continue
             key = _cache_key(entry.path, key_of_spec)
             cached = None if options.regrade or key is None else book.cached(entry.student,
                                                                               key)
             if cached is not None:
                 if not (student_folder(out_dir, entry.student) / "result.json").exists():
-                    write_outputs(cached, out_dir)
+                    write(cached)
                 outcome.reused += 1
                 listener.finished(cached, reused=True)
             else:
@@ -205,7 +222,18 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
         previous = signal.signal(signal.SIGTERM, _raise_interrupt) \
             if _in_main_thread() else None
         try:
-            _run(pending, spec, data, options, book, out_dir, outcome, listener)
+            def keep(result: GradeResult, key: str | None) -> None:
+                write(result)
+                book.record(result, None if _is_grader_failure(result) else key)
+                outcome.graded += 1
+                listener.finished(result, reused=False)
+
+            if options.cluster:
+                from grader import cluster
+
+                cluster.run(options.cluster, pending, spec, options, keep)
+            else:
+                _run(pending, spec, data, options, keep)
         except KeyboardInterrupt:
             outcome.interrupted = True
         finally:
@@ -214,6 +242,8 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
         students = [e.student for e in intake.entries]
         outcome.results = book.latest(spec.name, students)
     exports.write_csv(outcome.results, out_dir / CSV_NAME)
+    report.write_summary(outcome.results, out_dir, CSV_NAME,
+                         {"Gradebook (SQLite)": gradebooks.FILE_NAME})
     return outcome
 
 
@@ -231,8 +261,8 @@ def _cache_key(path: Path, key_of_spec: str) -> str | None:
     return gradebooks.cache_key(digest, key_of_spec, __version__)
 
 
-def _record_problem(book: gradebooks.Gradebook, entry: Entry, spec: ExerciseSpec,
-                    out_dir: Path) -> None:
+def _record_problem(book: gradebooks.Gradebook, entry: Entry,
+                    spec: ExerciseSpec) -> GradeResult:
     """An intake problem is this student's error; recorded once, not on every re-run."""
     result = error_result(entry.path or Path(entry.student), spec,
                           entry.problem or "no submission", time.monotonic())
@@ -241,12 +271,14 @@ def _record_problem(book: gradebooks.Gradebook, entry: Entry, spec: ExerciseSpec
     latest = book.latest(spec.name, [entry.student])
     if not latest or latest[0].status != "error" or latest[0].error != result.error:
         book.record(result, None)
-    write_outputs(result, out_dir)
+    return result
+
+
+Keep = Callable[[GradeResult, "str | None"], None]
 
 
 def _run(pending: list[tuple[Entry, str | None]], spec: ExerciseSpec, data: DataPaths,
-         options: BatchOptions, book: gradebooks.Gradebook, out_dir: Path,
-         outcome: BatchOutcome, listener: Listener) -> None:
+         options: BatchOptions, keep: Keep) -> None:
     """Grade `pending` on the pool. When a worker dies (a submission killed its parent, or
     the kernel's OOM killer struck), everything it was running is graded again one at a
     time, so the one submission that kills its worker on its own is named and recorded."""
@@ -276,11 +308,9 @@ def _run(pending: list[tuple[Entry, str | None]], spec: ExerciseSpec, data: Data
                     except BrokenProcessPool:
                         broken.append((entry, key))
                         continue
-                    _keep(result, None if _is_grader_failure(result) else key, book,
-                          out_dir, outcome, listener)
+                    keep(result, key)
             if broken and isolating:
-                _keep(_worker_died(broken[0][0], spec), None, book, out_dir, outcome,
-                      listener)
+                keep(worker_died(broken[0][0], spec), None)
                 isolating = False
                 pool.renew(jobs)
             elif broken:
@@ -291,21 +321,13 @@ def _run(pending: list[tuple[Entry, str | None]], spec: ExerciseSpec, data: Data
         pool.stop()
 
 
-def _worker_died(entry: Entry, spec: ExerciseSpec) -> GradeResult:
+def worker_died(entry: Entry, spec: ExerciseSpec) -> GradeResult:
     assert entry.path is not None
     result = error_result(entry.path, spec, "the grading process was killed while running "
                           "this submission (did the code kill its parent process?)",
                           time.monotonic())
     result.student = entry.student
     return result
-
-
-def _keep(result: GradeResult, key: str | None, book: gradebooks.Gradebook, out_dir: Path,
-          outcome: BatchOutcome, listener: Listener) -> None:
-    write_outputs(result, out_dir)
-    book.record(result, key)
-    outcome.graded += 1
-    listener.finished(result, reused=False)
 
 
 class _Callback(Listener):

@@ -29,6 +29,9 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
                        help="grade again even what is cached (earlier grades stay in the "
                        "gradebook's history)")
     batch.add_argument("--quiet", action="store_true", help="no progress output")
+    batch.add_argument("--cluster", metavar="ADDRESS",
+                       help="grade on a Dask cluster, e.g. tcp://scheduler:8786 (default: "
+                       "worker processes on this machine)")
     common(batch)  # type: ignore[operator]
 
     book = commands.add_parser("gradebook", help="read the gradebook of a batch")
@@ -57,6 +60,7 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
 def batch(args: argparse.Namespace, spec, data, options) -> int:  # noqa: ANN001
     from grader import progress
     from grader.batch import BatchOptions, default_jobs, grade_batch
+    from grader.cluster import ClusterError
     from grader.intake import IntakeError, collect
 
     if args.jobs is not None and args.jobs < 1:
@@ -78,11 +82,14 @@ def batch(args: argparse.Namespace, spec, data, options) -> int:  # noqa: ANN001
         try:
             outcome = grade_batch(intake, spec, data, args.out,
                                   BatchOptions(jobs=args.jobs or default_jobs(),
-                                               regrade=args.regrade, grade=options),
+                                               regrade=args.regrade, grade=options,
+                                               cluster=args.cluster),
                                   listener)
+        except ClusterError as exc:
+            print(f"grader: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         finally:
             listener.close()
-        _write_summary(outcome.results, args.out)
     problems = [e for e in intake.entries if e.problem]
     for entry in problems:
         print(f"not graded: {entry.student}: {entry.problem}", file=sys.stderr)
@@ -100,14 +107,6 @@ def batch(args: argparse.Namespace, spec, data, options) -> int:  # noqa: ANN001
           f"gradebook: {args.out / gradebooks.FILE_NAME}\n"
           f"summary: {(args.out / 'index.html').resolve()}")
     return EXIT_OK
-
-
-def _write_summary(results: list, out_dir: Path) -> None:  # noqa: ANN001
-    from grader import report
-
-    writer = getattr(report, "write_summary", None)
-    if writer is not None:
-        writer(results, out_dir)
 
 
 def gradebook(args: argparse.Namespace) -> int:

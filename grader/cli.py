@@ -188,7 +188,9 @@ def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
     else:
         result = grade_file(path, spec, data, _options(args))
     out = args.out or Path("grader-out")
-    report_path = write_outputs(result, out)
+    from grader.report import ExpectedValues
+
+    report_path = write_outputs(result, out, ExpectedValues.from_spec(spec), data.hidden_dir)
     if args.json:
         result.write(args.json)
     from grader import exports
@@ -199,7 +201,8 @@ def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
     _print_checks(result)
     if result.status == "error":
         print(f"error: {result.error}")
-    print(f"result: {report_path.parent / 'result.json'}\nreport: {report_path}")
+    print(f"result: {report_path.parent / 'result.json'}\nreport: {report_path}\n"
+          f"instructor's report: {report_path.parent / 'instructor.html'}")
     return EXIT_OK
 
 

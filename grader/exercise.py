@@ -37,6 +37,16 @@ class RubricItem:
 
 
 @dataclass(frozen=True)
+class ReferenceLayer:
+    """One layer of the reference solution's model, for the reports' side-by-side table."""
+
+    cls: str
+    output_shape: tuple[int, ...] | None = None  # without the batch dimension
+    params: int | None = None
+    activation: str | None = None
+
+
+@dataclass(frozen=True)
 class ExerciseSpec:
     name: str
     title: str
@@ -64,6 +74,11 @@ class ExerciseSpec:
     rubric: tuple[RubricItem, ...]
     source_path: Path
     spec_hash: str
+    reference_layers: tuple[ReferenceLayer, ...] = ()  # optional [reference] layers
+    max_processes: int = 256  # processes + threads of one run (a pids cgroup)
+    file_size_mb: int = 1024  # any one file the run writes (RLIMIT_FSIZE)
+    disk_mb: int = 2048  # what the run adds to its folder, its /tmp included
+    output_limit_bytes: int = 1024 * 1024  # notebook cell outputs kept by the runner
 
     @property
     def max_score(self) -> float:
@@ -74,7 +89,7 @@ class ExerciseSpec:
 
 
 _KNOWN_TABLES = {"exercise", "data", "stage", "downloads", "entry_point", "training",
-                 "limits", "rubric"}
+                 "limits", "rubric", "reference"}
 
 
 def _table(raw: dict[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
@@ -93,6 +108,14 @@ def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], whe
     value = table[key]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise SpecError(f"[{where}] '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _positive(limits: dict[str, Any], key: str, default: int) -> int:
+    """A limit is a whole number above zero: 0 would not mean "no limit" but "no run"."""
+    value = limits.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise SpecError(f"[limits] '{key}' must be a whole number above 0")
     return value
 
 
@@ -137,7 +160,9 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
     entry = _table(raw, "entry_point", {"function", "returns", "required"})
     training = _table(raw, "training", {"accuracy_threshold", "epoch_limit",
                                         "train_accuracy_tolerance"})
-    limits = _table(raw, "limits", {"time_seconds", "memory_mb", "output_tail_bytes"})
+    limits = _table(raw, "limits", {"time_seconds", "memory_mb", "output_tail_bytes",
+                                    "max_processes", "file_size_mb", "disk_mb",
+                                    "output_limit_bytes"})
 
     downloads = []
     for item in raw.get("downloads", []):
@@ -163,6 +188,7 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
                                  params=dict(item.get("params", {})), title=item.get("title")))
     if not rubric:
         raise SpecError(f"{path.name}: the rubric is empty")
+    reference = _reference_layers(_table(raw, "reference", {"layers"}))
     if len({r.id for r in rubric}) != len(rubric):
         raise SpecError(f"{path.name}: a check appears twice in the rubric")
 
@@ -195,7 +221,34 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
         time_seconds=float(limits.get("time_seconds", 600)),
         memory_mb=int(limits.get("memory_mb", 4096)),
         output_tail_bytes=int(limits.get("output_tail_bytes", 4096)),
+        max_processes=_positive(limits, "max_processes", 256),
+        file_size_mb=_positive(limits, "file_size_mb", 1024),
+        disk_mb=_positive(limits, "disk_mb", 2048),
+        output_limit_bytes=_positive(limits, "output_limit_bytes", 1024 * 1024),
         rubric=tuple(rubric),
         source_path=path,
         spec_hash=spec_hash,
+        reference_layers=reference,
     )
+
+
+def _reference_layers(table: dict[str, Any]) -> tuple[ReferenceLayer, ...]:
+    """[reference] layers: what the reference solution's saved model looks like, so a report
+    can mark where a student's architecture differs (reports only; no check reads it)."""
+    layers = table.get("layers", [])
+    if not isinstance(layers, list):
+        raise SpecError("[reference] 'layers' must be a list of tables")
+    parsed = []
+    for item in layers:
+        if not isinstance(item, dict) or set(item) - {"cls", "output_shape", "params",
+                                                       "activation"}:
+            raise SpecError("[reference] each layer is a table of cls, output_shape, params, "
+                            "activation")
+        shape = item.get("output_shape")
+        parsed.append(ReferenceLayer(
+            cls=_require(item, "cls", str, "reference"),
+            output_shape=tuple(int(v) for v in shape) if isinstance(shape, list) else None,
+            params=int(item["params"]) if isinstance(item.get("params"), int) else None,
+            activation=item.get("activation") if isinstance(item.get("activation"), str)
+            else None))
+    return tuple(parsed)

@@ -26,14 +26,15 @@ STATUS_WORDS = {"passed": "passed", "failed": "failed", "partial": "partly passe
                 "not_judged": "not judged", "not_applicable": "not applicable"}
 
 
-def verdict(result: GradeResult) -> str:
+def verdict(result: GradeResult, hide_hidden: bool = False) -> str:
     """One line a student reads first."""
     total = f"{result.score:g} / {result.max_score:g}"
     if result.status == "error":
-        return f"Not graded: {result.error}"
+        return f"Not graded: {result.error or 'the grader could not run this submission'}"
     if result.status == "timeout":
         return f"{total}: the run was stopped at the time limit ({result.error or 'timeout'})"
-    failed = [c.title for c in result.checks if c.passed is False]
+    failed = [c.title for c in result.checks if c.passed is False
+              and not (hide_hidden and c.id in HIDDEN_CHECKS)]
     if not failed:
         return f"{total}: every check passed"
     return f"{total}: {len(failed)} check(s) to fix: " + "; ".join(failed)
@@ -53,7 +54,7 @@ def _check_lines(result: GradeResult, hide_hidden: bool) -> list[str]:
 
 
 def feedback_text(result: GradeResult, hide_hidden: bool = False) -> str:
-    parts = [verdict(result), "", *_check_lines(result, hide_hidden)]
+    parts = [verdict(result, hide_hidden), "", *_check_lines(result, hide_hidden)]
     if result.compat_notes:
         parts += ["", "Ran with compatibility for older TensorFlow code:",
                   *[f"- {n}" for n in result.compat_notes]]
@@ -72,12 +73,14 @@ def gradescope(result: GradeResult) -> dict[str, Any]:
         "number": str(index),
         "score": check.score,
         "max_score": check.max_score,
-        "status": "passed" if check.passed else "failed",
+        "status": "failed" if check.passed is False or check.status == "not_judged"
+        else "passed",
         "output": check.message + (f"\nHint: {check.hint}" if check.hint and
                                    check.status != "passed" else ""),
         "visibility": "after_published" if check.id in HIDDEN_CHECKS else "visible",
         "tags": [check.id],
-    } for index, check in enumerate(result.checks, start=1)]
+    } for index, check in enumerate(result.checks, start=1)
+        if check.status != "not_applicable"]  # 0/0: nothing to show or to earn
     return {
         "score": result.score,
         "execution_time": int(round(result.timings.get("total", 0.0))),
@@ -133,8 +136,10 @@ def write_csv(results: list[GradeResult], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
+        # check columns are named by check id; the measured hidden-split accuracy gets its
+        # own name so it never collides with the hidden_accuracy check's points
         writer.writerow(["student", "submission", "exercise", "status", "score", "max_score",
-                         "percent", "hidden_accuracy", *check_ids, "error"])
+                         "percent", "hidden_accuracy_measured", *check_ids, "error"])
         for result in sorted(results, key=lambda r: (r.student, r.exercise)):
             by_id = {c.id: c.score for c in result.checks}
             hidden = result.metrics.get("hidden_accuracy")

@@ -82,20 +82,31 @@ class Gradebook:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30)
         try:
-            self._db = sqlite3.connect(path, timeout=30)
+            self._check_version()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
-            found = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if found is None:
-                with self._db:
-                    self._db.execute("INSERT INTO meta VALUES ('schema', ?)",
-                                     (str(SCHEMA_VERSION),))
-            elif int(found[0]) != SCHEMA_VERSION:
-                raise GradebookError(f"{path}: gradebook schema {found[0]} is not "
-                                     f"{SCHEMA_VERSION}; use a new output folder")
+            with self._db:
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                                 (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise GradebookError(f"{path}: not a usable gradebook: {exc}") from None
+        except GradebookError:
+            self._db.close()
+            raise
+
+    def _check_version(self) -> None:
+        """Refuse another schema before touching the file: it may be a newer grader's."""
+        has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                    "name='meta'").fetchone()
+        if not has_meta:
+            return
+        found = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if found is not None and found[0] != str(SCHEMA_VERSION):
+            raise GradebookError(f"{self.path}: gradebook schema {found[0]!s:.20} is not "
+                                 f"{SCHEMA_VERSION}; use a new output folder")
 
     def close(self) -> None:
         self._db.close()

@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ MAX_UNZIPPED_BYTES = 4 * 2**30
 MAX_ZIP_MEMBERS = 200_000
 STUDENT_COLUMNS = ("student", "student_id", "id", "sis_id", "login", "email", "name")
 FILE_COLUMNS = ("file", "filename", "file_name", "submission", "path")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+ -]+")
+_UNSAFE = re.compile(r"[^\w.@+ -]+")  # \w: letters of any script, so José stays José
 _IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
 
 
@@ -68,7 +69,7 @@ class Intake:
 
 def safe_id(raw: str) -> str:
     """A student id usable as a folder name: no separators, no leading dot, bounded."""
-    cleaned = _UNSAFE.sub("_", raw.strip()).strip(" .")[:120]
+    cleaned = _UNSAFE.sub("_", raw.strip()).strip(" .")[:120].rstrip(" .")
     return cleaned or "unnamed"
 
 
@@ -103,16 +104,20 @@ def _unzip(archive: Path, target: Path) -> Path:
                 raise IntakeError(f"{archive.name}: unzips to more than "
                                   f"{MAX_UNZIPPED_BYTES // 2**30} GB")
             for member in members:
-                parts = Path(member.filename.replace("\\", "/")).parts
+                name = member.filename.replace("\\", "/")
+                parts = Path(name).parts
                 is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-                if member.is_dir() or is_link or not parts or member.filename.startswith("/") \
-                        or ".." in parts:
+                if is_link or not parts or name.startswith("/") or ".." in parts \
+                        or ":" in parts[0]:
                     continue
                 destination = target.joinpath(*parts)
+                if member.is_dir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with bundle.open(member) as reader, open(destination, "wb") as writer:
                     shutil.copyfileobj(reader, writer)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise IntakeError(f"{archive.name}: cannot unzip: {exc}") from None
     top = _visible(target)
     if len(top) == 1 and top[0].is_dir():  # one wrapping folder, e.g. submissions/...
@@ -160,7 +165,10 @@ def _from_folder(folder: Path) -> Intake:
     intake = Intake(layout="files")
     claims: dict[str, list[tuple[Path, str | None]]] = {}
     for path in _visible(folder):
-        if path.is_dir() and not path.is_symlink():
+        if path.is_dir() and path.is_symlink():
+            claims.setdefault(safe_id(path.name), []).append(
+                (path, f"{path.name}/ is a symbolic link, not a submitted folder"))
+        elif path.is_dir():
             intake.layout = "folders" if intake.layout == "files" else intake.layout
             candidates = _submission_files(path)
             chosen, problem, ignored = _choose(candidates)
@@ -204,8 +212,10 @@ def single_in_folder(folder: Path) -> tuple[Path | None, str | None]:
 
 def _entry(student: str, found: list[tuple[Path, str | None]], root: Path) -> Entry:
     if len(found) > 1:
-        names = ", ".join(str(p.relative_to(root)) for p, _ in found)
-        return Entry(student, None, f"two submissions for the same student, keep one: {names}")
+        names = ", ".join(str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+                          for p, _ in found)
+        return Entry(student, None, f"{len(found)} submissions for the same student, keep "
+                                    f"one: {names}")
     path, problem = found[0]
     return Entry(student, None if problem else path, problem)
 
@@ -244,13 +254,20 @@ def _from_roster(folder: Path, roster: Path) -> Intake:
             claims.setdefault(student, []).append((folder, "the roster lists no file"))
             continue
         path = folder / relative
-        if relative.is_absolute() or ".." in relative.parts:
+        if relative.is_absolute() or ".." in relative.parts \
+                or not path.resolve().is_relative_to(folder.resolve()):
             claims.setdefault(student, []).append((path, f"roster path {raw_file!r} points "
                                                           "outside the download"))
+        elif path.is_dir():
+            claims.setdefault(student, []).append((path, f"the roster names {raw_file}, "
+                                                          "which is a folder, not a file"))
         elif not path.is_file():
             claims.setdefault(student, []).append((path, f"the roster names {raw_file}, "
                                                           "which is not in the download"))
         else:
+            if path.resolve() in claimed:
+                intake.warnings.append(f"{roster.name} line {line}: {raw_file} is claimed "
+                                       "by more than one student")
             claimed.add(path.resolve())
             claims.setdefault(student, []).append((path, _readable(path)))
     for student, found in sorted(claims.items()):

@@ -90,3 +90,51 @@ def test_a_grader_failure_on_one_submission_does_not_stop_the_batch(
     assert results[0].error == "the grader failed on this submission: OSError: disk full"
     assert (tmp_path / "out" / "alice" / "result.json").exists()
     assert len((tmp_path / "out" / "results.csv").read_text().splitlines()) == 3
+
+
+def test_grade_writes_each_export_format(tmp_path: Path, data: object) -> None:
+    bad = tmp_path / "ada.ipynb"
+    bad.write_text("[]")
+    paths = {name: tmp_path / f"{name}.json" for name in ("gradescope", "prairielearn",
+                                                          "coursera")}
+    argv = ["grade", str(bad), "--out", str(tmp_path / "out")]
+    for name, path in paths.items():
+        argv += [f"--{name}", str(path)]
+    assert main(argv) == 0
+    gradescope = json.loads(paths["gradescope"].read_text())
+    assert gradescope["score"] == 0 and len(gradescope["tests"]) == 13
+    assert "Not graded: ada.ipynb: not a Jupyter notebook" in gradescope["output"]
+    prairielearn = json.loads(paths["prairielearn"].read_text())
+    assert prairielearn["gradable"] is False and prairielearn["score"] == 0.0
+    assert json.loads(paths["coursera"].read_text())["fractionalScore"] == 0.0
+
+
+def test_grade_a_folder_with_one_submission(tmp_path: Path, data: object) -> None:
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "ada.ipynb").write_text("{}")
+    out = tmp_path / "out"
+    assert main(["grade", str(folder), "--out", str(out)]) == 0
+    result = json.loads((out / "ada" / "result.json").read_text())
+    assert result["status"] == "error" and "ada.ipynb" in result["error"]
+
+
+def test_gradebook_show_and_export(tmp_path: Path, data: object,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "ada.py").write_bytes(b"\xff not utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["gradebook", "show", "--out", str(out)]) == 0
+    assert "ada" in capsys.readouterr().out
+    assert main(["gradebook", "show", "--out", str(out), "--student", "ada"]) == 0
+    assert "error" in capsys.readouterr().out
+    for name in ("gradescope", "prairielearn", "coursera"):
+        assert main(["gradebook", "export", "--out", str(out), "--format", name]) == 0
+        assert json.loads((out / "exports" / name / "ada.json").read_text())
+    assert main(["gradebook", "export", "--out", str(out), "--format", "csv", "-o",
+                 str(tmp_path / "grades.csv")]) == 0
+    assert (tmp_path / "grades.csv").read_text().startswith("student,")
+    assert main(["gradebook", "show", "--out", str(tmp_path / "nothing")]) == 2

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
-from grader import report
+from grader import exercise, report
+from grader.reports import compare, thumbnails
+from grader.reports.expected import ExpectedValues
 from grader.result import CheckResult, GradeResult
 
+EXPECTED = ExpectedValues.from_spec(exercise.load("happy-or-sad"))
 STATUS_WORDS = {"passed": "passed", "failed": "failed", "partial": "partial",
                 "not_judged": "not judged", "not_applicable": "n/a"}
 
@@ -58,34 +65,47 @@ def graded(accuracies: list[float], stop_epoch: int | None, **fields: Any) -> Gr
 
 
 class _Elements(HTMLParser):
-    """Collect every element's attributes by tag and class, and each status cell's text."""
+    """Collect every element's attributes by tag and class (with the id of the chart it is
+    drawn in), and each status cell's text."""
 
     def __init__(self) -> None:
         super().__init__()
         self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.charts: list[str | None] = []  # the enclosing <svg>'s id, per element found
         self.status_cells: list[str] = []
         self._in_status = False
+        self._svg: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "svg":
+            self._svg = dict(attrs).get("id")
         self.found.append((tag, dict(attrs)))
+        self.charts.append(self._svg)
         self._in_status = tag == "td" and dict(attrs).get("class") == "status"
         if self._in_status:
             self.status_cells.append("")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.found.append((tag, dict(attrs)))
+        self.charts.append(self._svg)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "td":
             self._in_status = False
+        if tag == "svg":
+            self._svg = None
 
     def handle_data(self, data: str) -> None:
         if self._in_status:
             self.status_cells[-1] += data
 
-    def one(self, tag: str, cls: str) -> dict[str, str | None]:
-        """The attributes of the only element with this tag and class."""
-        (attrs,) = [a for t, a in self.found if t == tag and a.get("class") == cls]
+    def all(self, tag: str, cls: str, chart: str | None = None) -> list[dict[str, str | None]]:
+        return [a for (t, a), c in zip(self.found, self.charts, strict=True)
+                if t == tag and a.get("class") == cls and (chart is None or c == chart)]
+
+    def one(self, tag: str, cls: str, chart: str | None = None) -> dict[str, str | None]:
+        """The attributes of the only element with this tag and class (in this chart)."""
+        (attrs,) = self.all(tag, cls, chart)
         return attrs
 
 
@@ -100,7 +120,14 @@ def points(polyline: dict[str, str | None]) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in pairs]
 
 
-# --- the training chart -------------------------------------------------------------------
+def number(attrs: dict[str, str | None], key: str) -> float:
+    return float(attrs[key] or "nan")
+
+
+# --- the training charts ------------------------------------------------------------------
+
+ACC, LOSS = "chart-accuracy", "chart-loss"
+
 
 @pytest.mark.parametrize(("accuracies", "stop_epoch"), [
     ([0.55, 0.8, 0.93, 0.985, 0.9995], 5),
@@ -111,31 +138,67 @@ def test_stop_marker_sits_on_the_recorded_stop_epoch(accuracies: list[float],
                                                      stop_epoch: int) -> None:
     elements = parse(report.render(graded(accuracies, stop_epoch)))
 
-    curve = points(elements.one("polyline", "accuracy"))
-    stop = elements.one("line", "stop")
-    assert len(curve) == len(accuracies)
-    assert float(stop["x1"] or "nan") == float(stop["x2"] or "nan") == curve[stop_epoch - 1][0]
+    for chart, line in ((ACC, "accuracy"), (LOSS, "loss")):
+        curve = points(elements.one("polyline", line, chart))
+        stop = elements.one("line", "stop", chart)
+        assert len(curve) == len(accuracies)
+        assert number(stop, "x1") == number(stop, "x2") == curve[stop_epoch - 1][0]
+
+
+def test_limit_marker_sits_at_the_epoch_limit() -> None:
+    elements = parse(report.render(graded([0.5, 0.7, 0.9, 1.0], 4)))
+
+    curve = points(elements.one("polyline", "accuracy", ACC))
+    step = curve[1][0] - curve[0][0]                       # x distance of one epoch
+    limit = elements.one("line", "limit", ACC)
+    assert number(limit, "x1") == number(limit, "x2")
+    assert number(limit, "x1") == pytest.approx(curve[0][0] + 14 * step, abs=0.2)  # epoch 15
 
 
 def test_stop_marker_is_absent_when_no_callback_stopped_training() -> None:
     elements = parse(report.render(graded([0.5, 0.9, 1.0, 1.0], None)))
 
-    assert not [a for t, a in elements.found if t == "line" and a.get("class") == "stop"]
-    assert len(points(elements.one("polyline", "accuracy"))) == 4
+    assert not elements.all("line", "stop")
+    assert len(points(elements.one("polyline", "accuracy", ACC))) == 4
 
 
 def test_threshold_line_is_drawn_at_0_999() -> None:
     elements = parse(report.render(graded([0.5, 0.999, 1.0], 3)))
 
-    (frame,) = [a for t, a in elements.found if t == "rect"]  # the plot area
-    top, height = float(frame["y"] or "nan"), float(frame["height"] or "nan")
+    frame = elements.one("rect", "frame", ACC)             # the plot area
+    top, height = number(frame, "y"), number(frame, "height")
     bottom = top + height                                   # y of accuracy 0 and 1
-    threshold = elements.one("line", "threshold")
-    y = float(threshold["y1"] or "nan")
+    threshold = elements.one("line", "threshold", ACC)
+    y = number(threshold, "y1")
     assert threshold["y1"] == threshold["y2"]
     assert (bottom - y) / height == pytest.approx(0.999, abs=5e-4)
     # and an epoch whose accuracy is exactly 0.999 lies on it
-    assert points(elements.one("polyline", "accuracy"))[1][1] == y
+    assert points(elements.one("polyline", "accuracy", ACC))[1][1] == y
+    assert not elements.all("line", "threshold", LOSS)     # no 0.999 line on the loss chart
+
+
+def test_threshold_comes_from_the_expected_values() -> None:
+    expected = ExpectedValues(accuracy_threshold=0.95)
+    elements = parse(report.render(graded([0.5, 0.95, 1.0], 3), expected=expected))
+
+    frame = elements.one("rect", "frame", ACC)
+    y = number(elements.one("line", "threshold", ACC), "y1")
+    bottom = number(frame, "y") + number(frame, "height")
+    assert (bottom - y) / number(frame, "height") == pytest.approx(0.95, abs=5e-4)
+
+
+def test_loss_is_drawn_on_a_round_scale_that_holds_every_value() -> None:
+    result = graded([], 2, details={"epochs": [{"epoch": 1, "loss": 1.7, "accuracy": 0.5},
+                                               {"epoch": 2, "loss": 0.4, "accuracy": 1.0}]})
+    elements = parse(report.render(result))
+
+    frame = elements.one("rect", "frame", LOSS)
+    bottom, height = number(frame, "y") + number(frame, "height"), number(frame, "height")
+    curve = points(elements.one("polyline", "loss", LOSS))
+    top = 2.0                                              # 1.7 rounds up to 2
+    assert [(bottom - y) / height * top for _, y in curve] == pytest.approx([1.7, 0.4],
+                                                                            abs=0.01)
+    assert "Training loss per epoch (epoch 1: 1.7, epoch 2: 0.4)" in report.render(result)
 
 
 def test_chart_reads_the_old_acc_key() -> None:
@@ -143,13 +206,36 @@ def test_chart_reads_the_old_acc_key() -> None:
                                                {"epoch": 2, "loss": 0.1, "acc": 1.0}]})
     elements = parse(report.render(result))
 
-    curve = points(elements.one("polyline", "accuracy"))
+    curve = points(elements.one("polyline", "accuracy", ACC))
     assert len(curve) == 2 and curve[1][1] < curve[0][1]    # higher accuracy is drawn higher
+
+
+def test_a_diverged_loss_is_left_out_not_drawn_off_the_chart() -> None:
+    result = graded([], None, details={"epochs": [
+        {"epoch": 1, "loss": 0.7, "accuracy": 0.5},
+        {"epoch": 2, "loss": float("nan"), "accuracy": 0.5}]})
+    elements = parse(report.render(result))
+
+    assert len(points(elements.one("polyline", "loss", LOSS))) == 1
+    assert len(points(elements.one("polyline", "accuracy", ACC))) == 2
+
+
+def test_charts_have_text_alternatives() -> None:
+    html = report.render(graded([0.5, 1.0], 2))
+    elements = parse(html)
+
+    for chart in (ACC, LOSS):
+        (svg,) = [a for t, a in elements.found if t == "svg" and a.get("id") == chart]
+        assert svg["role"] == "img" and svg["aria-labelledby"]
+        for label in (svg["aria-labelledby"] or "").split():
+            assert f'id="{label}"' in html
+    assert "Training stopped at epoch 2. Epoch limit 15. Threshold 0.999." in html
 
 
 # --- escaping of everything that came from the submission -----------------------------------
 
-def test_submission_strings_are_escaped() -> None:
+@pytest.mark.parametrize("view", ["student", "instructor"])
+def test_submission_strings_are_escaped(view: str) -> None:
     script, image = "<script>alert(1)</script>", '<img src=x onerror="alert(2)">'
     layer = {"cls": "Dense", "name": script, "units": 1, "filters": None,
              "activation": "sigmoid", "output_shape": [None, 1], "params": 513}
@@ -164,9 +250,13 @@ def test_submission_strings_are_escaped() -> None:
                           "batch_size": 10, "class_mode": script, "images_found": 0},
                  "generator": {"kwargs": {"rescale": script}},
                  "compile": {"loss": script, "optimizer": image, "learning_rate": 0.001,
-                             "metrics": [script]}})
+                             "metrics": [script]},
+                 "hidden_confusion": [[1, 0], [0, 1]], "hidden_misclassified": [script],
+                 "execution": {"error_value": script}, "callback_tests": [
+                     {"callback": script, "stopped_below": False, "stopped_above": True,
+                      "error": image}]})
 
-    html = report.render(result)
+    html = report.render(result, view, expected=EXPECTED)
 
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -200,7 +290,7 @@ def test_an_error_result_with_no_epochs_renders_without_a_chart() -> None:
 
     assert "status: error" in html and "the code raised NameError" in html
     assert "<svg" not in html and "<polyline" not in html
-    assert "<h2>Training</h2>" not in html
+    assert "No training epoch was recorded: the submission could not be run" in html
 
 
 # --- pass/fail as words, not only colour ------------------------------------------------------
@@ -223,3 +313,160 @@ def test_hints_are_shown_for_failures_but_not_for_passes() -> None:
 
     assert "Hint: use binary_crossentropy" in html
     assert "never shown" not in html
+
+
+# --- the two views --------------------------------------------------------------------------
+
+def hidden_result(misclassified: list[str]) -> GradeResult:
+    return graded([0.6, 1.0], 2, details={
+        "epochs": epochs([0.6, 1.0]), "layers": [],
+        "hidden_confusion": [[55, 5], [3, 57]], "hidden_misclassified": misclassified})
+
+
+def hidden_folder(root: Path, names: list[str]) -> Path:
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (150, 150), (200, 180, 40)).save(root / name)
+    return root
+
+
+def test_unknown_view_is_refused() -> None:
+    with pytest.raises(ValueError, match="view"):
+        report.render(graded([0.6, 1.0], 2), "teacher")
+
+
+def test_student_view_never_shows_the_hidden_split(tmp_path: Path) -> None:
+    names = ["happy/happy-003.png", "sad/sad-017.png"]
+    hidden = hidden_folder(tmp_path / "hidden", names)
+
+    html = report.render(hidden_result(names), "student", EXPECTED, hidden_dir=hidden)
+
+    assert "data:image" not in html and "<img" not in html
+    assert 'class="confusion"' not in html and "happy-003" not in html
+    assert report.render(hidden_result(names)) == report.render(hidden_result(names),
+                                                                 "student")
+
+
+def test_instructor_view_shows_confusion_matrix_and_thumbnails(tmp_path: Path) -> None:
+    names = ["happy/happy-003.png", "sad/sad-017.png"]
+    hidden = hidden_folder(tmp_path / "hidden", names)
+
+    html = report.render(hidden_result(names), "instructor", EXPECTED, hidden_dir=hidden)
+    elements = parse(html)
+
+    cells = re.findall(r'<td class="(?:diag|off)">(\d+)', html)
+    assert cells == ["55", "5", "3", "57"]
+    assert "112 of 120 hidden images classified correctly" in html
+    images = [a for t, a in elements.found if t == "img"]
+    assert [(a["src"] or "")[:22] for a in images] == ["data:image/png;base64,"] * 2
+    assert images[0]["alt"] == ("hidden image happy/happy-003.png: a happy image the model "
+                                "classified as sad")
+
+
+def test_thumbnails_are_small_and_capped(tmp_path: Path) -> None:
+    names = [f"sad/sad-{i:03}.png" for i in range(30)]
+    hidden = hidden_folder(tmp_path / "hidden", names)
+
+    found = thumbnails.misclassified(hidden, names, ("happy", "sad"))
+
+    assert len(found.shown) == thumbnails.MAX_THUMBNAILS and found.more == 6
+    data = base64.b64decode(found.shown[0].src.split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as image:
+        assert max(image.size) <= thumbnails.THUMBNAIL_PX
+    html = report.render(hidden_result(names), "instructor", EXPECTED, hidden_dir=hidden)
+    assert "and 6 more misclassified image(s) not shown" in html
+
+
+def test_thumbnails_never_leave_the_hidden_folder(tmp_path: Path) -> None:
+    hidden = hidden_folder(tmp_path / "hidden", ["sad/ok.png"])
+    hidden_folder(tmp_path, ["secret.png", "outside/x.png"])
+    (hidden / "sad" / "link.png").symlink_to(tmp_path / "secret.png")
+    (hidden / "happy").symlink_to(tmp_path / "outside")
+    names = ["../secret.png", str(tmp_path / "secret.png"), "sad/../../secret.png",
+             "sad/link.png", "happy/x.png", "sad\\..\\..\\secret.png", "sad/ok.png"]
+
+    found = thumbnails.misclassified(hidden, names, ("happy", "sad"))
+
+    assert [t.name for t in found.shown] == ["sad/ok.png"]
+    assert found.unreadable == names[:-1]
+
+
+def test_reference_architecture_is_shown_side_by_side_with_differences_marked() -> None:
+    reference = EXPECTED.reference_layers
+    layers = [{"cls": r.cls, "name": r.cls.lower(), "activation": r.activation,
+               "output_shape": [None, *(r.output_shape or ())], "params": r.params}
+              for r in reference if r.cls != "MaxPooling2D"]      # no pooling at all
+    result = graded([0.6, 1.0], 2, details={"epochs": [], "layers": layers})
+
+    with_reference = report.render(result, expected=EXPECTED)
+    without = report.render(result)
+
+    rows = re.findall(r'<tr class="(diff|same)">', with_reference)
+    assert len(rows) == len(reference)
+    assert rows.count("diff") == 3 and with_reference.count("≠ missing layer") == 3
+    assert "Reference" in with_reference and "Reference" not in without
+    assert "<th>Expected</th>" in with_reference and "<th>Expected</th>" not in without
+
+
+def test_settings_are_compared_with_the_expected_values() -> None:
+    result = graded([0.6, 1.0], 2, details={
+        "epochs": [], "layers": [],
+        "generator": {"rescale": 0.00392156862745098, "kwargs": {"rescale": 0.0039215686}},
+        "flow": {"directory": "/tmp/h-or-s/happy", "target_size": [150, 150],
+                 "batch_size": 10, "class_mode": "binary", "images_found": 0,
+                 "class_indices": {}},
+        "compile": {"loss": "mse", "optimizer": "RMSprop", "learning_rate": 0.001,
+                    "metrics": ["accuracy"]}})
+
+    rows = {row.name: row.verdict for row in compare.setting_rows(result, EXPECTED)}
+
+    assert rows["rescale"] == rows["target_size"] == rows["class_mode"] == "matches"
+    assert rows["directory"] == rows["loss"] == "differs"
+    assert rows["input shape"] == "not recorded"
+    assert all(row.verdict == "" for row in compare.setting_rows(result, None))
+
+
+def test_a_timed_out_run_says_what_happened() -> None:
+    result = graded([], None, status="timeout", score=0.0, max_score=100.0,
+                    error="stopped after the 120 s time limit",
+                    timings={"total": 120.3, "run": 120.1, "score": 0.0},
+                    details={"epochs": [], "layers": []})
+
+    for view in ("student", "instructor"):
+        html = report.render(result, view, EXPECTED)
+        assert "Time limit reached." in html and "stopped after the 120 s time limit" in html
+        assert "The run was stopped at the time limit after 120 s" in html
+        assert "No training epoch was recorded before the time limit" in html
+
+
+def test_instructor_view_shows_limits_and_full_logs() -> None:
+    lines = "".join(f"line {i}\n" for i in range(100))
+    result = graded([0.6, 1.0], 2, stdout_tail=lines, sandbox="bubblewrap")
+
+    instructor = report.render(result, "instructor", EXPECTED)
+    student = report.render(result, "student", EXPECTED)
+
+    assert "line 0\n" in instructor and "4096 MB" in instructor and "600 s" in instructor
+    assert "line 0\n" not in student and "line 99" in student
+    assert "60 earlier lines not shown" in student
+
+
+def test_pages_forbid_any_request_leaving_the_file() -> None:
+    html = report.render(graded([0.6, 1.0], 2))
+
+    (meta,) = [a for t, a in parse(html).found
+               if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert "default-src 'none'" in (meta["content"] or "")
+    assert "script-src" not in (meta["content"] or "")          # a report runs no script
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_write_views_writes_both_views_atomically(tmp_path: Path) -> None:
+    paths = report.write_views(graded([0.6, 1.0], 2), tmp_path / "ada", EXPECTED)
+
+    assert paths == {"student": tmp_path / "ada" / "report.html",
+                     "instructor": tmp_path / "ada" / "instructor.html"}
+    assert "Your report" in paths["student"].read_text(encoding="utf-8")
+    assert "Instructor view" in paths["instructor"].read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "ada").iterdir()) == ["instructor.html",
+                                                                    "report.html"]

@@ -8,41 +8,20 @@ once per session (about 20 s of training each), two at a time.
 
 from __future__ import annotations
 
-import tomllib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from samples import BATCHED, MANIFEST, SAMPLES, grade_of, intake_of
 
-from grader import datasource, exercise
-from grader.grade import GradeOptions, grade_file
+from grader import datasource, exercise, gradebook
+from grader.batch import BatchOptions, grade_batch
 from grader.result import GradeResult
 from grader.submission import SUFFIXES
 
-SAMPLES = Path(__file__).resolve().parent.parent / "submissions" / "happy_or_sad"
-MANIFEST: dict[str, dict] = tomllib.loads((SAMPLES / "manifest.toml").read_text())["samples"]
 EXPECTED_CHECKS = [(name, check_id, status) for name, sample in MANIFEST.items()
                    for check_id, status in sample["checks"].items()]
-# Each run uses the spec's 2 intra-op threads; two runs at once keep both cores busy while
-# the other waits on process start-up, kernel start-up and scoring.
-JOBS = 2
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def sample_results() -> dict[str, GradeResult]:
-    spec = exercise.load("happy-or-sad")
-    data = datasource.resolve(spec)
-
-    def grade(name: str) -> GradeResult:
-        options = GradeOptions(time_limit=MANIFEST[name].get("time_limit"))
-        return grade_file(SAMPLES / name, spec, data, options)
-
-    # the slowest (the time-limited endless loop) first, so it overlaps the others
-    names = sorted(MANIFEST, key=lambda n: "time_limit" not in MANIFEST[n])
-    with ThreadPoolExecutor(max_workers=JOBS) as pool:
-        return dict(zip(names, pool.map(grade, names), strict=True))
 
 
 def test_manifest_lists_exactly_the_sample_files() -> None:
@@ -70,3 +49,20 @@ def test_sample_check(sample_results: dict[str, GradeResult], name: str, check_i
     assert check_id in checks, f"{name}: no check {check_id} in the result"
     check = checks[check_id]
     assert check.status == expected, f"{name}: {check_id} said {check.message!r}"
+
+
+def test_a_regrade_of_the_class_with_one_job_gives_identical_grades(
+        sample_results: dict[str, GradeResult], samples_batch_out: Path) -> None:
+    """Determinism across the class and independence from --jobs: the batch graded two at
+    a time; a --regrade one at a time must give every student the same grade."""
+    spec = exercise.load("happy-or-sad")
+    data = datasource.resolve(spec)
+    with intake_of(BATCHED) as intake:
+        again = grade_batch(intake, spec, data, samples_batch_out,
+                            BatchOptions(jobs=1, regrade=True))
+    assert again.graded == len(BATCHED) and again.reused == 0
+    for result in again.results:
+        assert grade_of(result) == grade_of(sample_results[result.submission]), \
+            result.student
+    with gradebook.Gradebook(samples_batch_out / gradebook.FILE_NAME) as book:
+        assert len(book.history()) == 2 * len(BATCHED)  # the first grades stay as history

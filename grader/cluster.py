@@ -1,0 +1,103 @@
+"""`grader batch --cluster tcp://HOST:8786`: each grading is a task on an existing Dask
+cluster; results come back to this process, which alone writes reports and the gradebook.
+
+What the workers need: this grader installed, bubblewrap, and the exercise's data (the
+built-in set is drawn on first use into the worker's GRADER_DATA_DIR; an instructor's
+--train/--hidden paths must exist at the same path on every worker). The submission's
+bytes travel with the task, so workers need no shared file system for submissions.
+
+Idempotent by key: a task's key is made from the grading's cache key and the student, so
+a task resubmitted while the first is still known to the scheduler attaches to it instead
+of grading twice, and the scheduler's own retry of a task whose worker was lost yields one
+result, hence one gradebook row. A task that kills every worker it lands on ends as
+KilledWorker and is recorded as that submission's error.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.exercise import ExerciseSpec
+from grader.grade import GradeOptions
+from grader.result import GradeResult
+
+if TYPE_CHECKING:
+    from grader.batch import BatchOptions
+    from grader.intake import Entry
+
+CONNECT_TIMEOUT = "30s"
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be reached or used (one line for the instructor)."""
+
+
+def grade_on_worker(name: str, payload: bytes, student: str, spec: ExerciseSpec,
+                    options: GradeOptions) -> GradeResult:
+    """Runs on a Dask worker: the submission is written to a private temp folder, the
+    data set is resolved on the worker, and the grading never raises."""
+    from grader import datasource
+    from grader.batch import grade_safely
+
+    data = datasource.resolve(spec)
+    with tempfile.TemporaryDirectory(prefix="grader-task-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(payload)
+        return grade_safely(path, student, spec, data, options)
+
+
+def _cluster_failed(entry: Entry, spec: ExerciseSpec, exc: Exception) -> GradeResult:
+    import time
+
+    from grader.grade import error_result
+
+    assert entry.path is not None
+    result = error_result(entry.path, spec, f"the cluster failed on this submission: "
+                          f"{type(exc).__name__}: {str(exc)[:300]}", time.monotonic())
+    result.student = entry.student
+    result.notes.append("grader failure: not cached, retried on the next run")
+    return result
+
+
+def run(address: str, pending: list[tuple[Entry, str | None]], spec: ExerciseSpec,
+        options: BatchOptions, keep: Callable[[GradeResult, str | None], None]) -> None:
+    try:
+        from distributed import Client, as_completed
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        raise ClusterError("--cluster needs the 'distributed' package") from None
+    from grader.batch import worker_died
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    futures = {}
+    try:
+        for entry, key in pending:
+            assert entry.path is not None
+            task_key = f"grade-{entry.student}-{key or uuid.uuid4().hex}"
+            future = client.submit(grade_on_worker, entry.path.name, entry.path.read_bytes(),
+                                   entry.student, spec, options.grade, key=task_key,
+                                   pure=False)
+            futures[future] = (entry, key)
+        for future in as_completed(list(futures)):
+            entry, key = futures[future]
+            try:
+                result = future.result()
+            except KilledWorker:
+                keep(worker_died(entry, spec), None)
+                continue
+            except Exception as exc:  # noqa: BLE001 - this submission's error, retried later
+                keep(_cluster_failed(entry, spec, exc), None)
+                continue
+            keep(result, key)
+    except BaseException:
+        client.cancel(list(futures), force=True)
+        raise
+    finally:
+        client.close()

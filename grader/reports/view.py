@@ -1,0 +1,145 @@
+"""What one report page shows, as plain values: the student view and the instructor view.
+
+Why one function for both views: the two must never disagree on a number, so they come
+from the same context; the instructor view only *adds* keys (hidden split, full logs,
+limits). Everything the student must not see is computed only when view == "instructor",
+so it cannot leak into the student page through a template slip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.reports import charts, compare, thumbnails
+from grader.reports.expected import ExpectedValues
+from grader.result import CheckResult, GradeResult
+
+VIEWS = ("student", "instructor")
+STATUS_WORDS = {"passed": "✔ passed", "failed": "✘ failed", "partial": "◐ partial",
+                "not_judged": "– not judged", "not_applicable": "n/a (not applicable)"}
+STUDENT_OUTPUT_LINES = 40
+
+
+@dataclass(frozen=True)
+class Confusion:
+    classes: list[str]
+    rows: list[list[int]]
+    correct: int
+    total: int
+
+
+def check_word(check: CheckResult) -> str:
+    return STATUS_WORDS.get(check.status, check.status)
+
+
+def percent(result: GradeResult) -> float:
+    return charts.percent(result)
+
+
+def verdict(result: GradeResult) -> str:
+    """One line a student can act on: what happened and where the points went."""
+    if result.status == "error":
+        return f"Could not be graded: {result.error or 'the grader gave no reason'}."
+    applicable = [c for c in result.checks if c.status != "not_applicable"]
+    lost = [c for c in applicable if c.status != "passed"]
+    passed = f"{len(applicable) - len(lost)} of {len(applicable)} checks passed"
+    if result.status == "timeout":
+        run = result.timings.get("run")
+        when = f" after {run:.0f} s" if isinstance(run, int | float) else ""
+        return (f"The run was stopped at the time limit{when}; what it did before that was "
+                f"graded: {passed}.")
+    if not lost:
+        return f"All {len(applicable)} checks passed: full marks."
+    names = ", ".join(c.title for c in lost[:3])
+    more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+    return f"{passed}; points lost on: {names}{more}."
+
+
+def what_happened(result: GradeResult) -> str:
+    """For a run that did not finish: the plain story, shown above everything else."""
+    if result.status == "timeout":
+        return (f"Your code was still running when the time limit was reached "
+                f"({result.error or 'time limit'}). The run was stopped; every check below "
+                "was judged from what had been recorded until then. Look for a loop that "
+                "never ends or training with far too many epochs or steps.")
+    if result.status == "error":
+        return (f"The grader could not grade this submission: {result.error or 'no reason'}. "
+                "No check could be judged; fix the problem above and submit again.")
+    return ""
+
+
+def tail_lines(text: str, lines: int) -> tuple[str, int]:
+    """The last `lines` lines and how many lines were cut before them."""
+    all_lines = text.splitlines()
+    return "\n".join(all_lines[-lines:]), max(0, len(all_lines) - lines)
+
+
+def epoch_columns(result: GradeResult) -> list[str]:
+    columns: list[str] = []
+    for epoch in result.details.get("epochs") or []:
+        columns += [key for key in epoch if key != "epoch" and key not in columns]
+    return columns
+
+
+def confusion(result: GradeResult, expected: ExpectedValues | None) -> Confusion | None:
+    raw = result.details.get("hidden_confusion") or []
+    if not raw or not all(isinstance(row, list | tuple) for row in raw):
+        return None
+    rows = [[int(v) for v in row] for row in raw]
+    classes = list(expected.classes) if expected and len(expected.classes) == len(rows) \
+        else [f"class {i}" for i in range(len(rows))]
+    return Confusion(classes=classes, rows=rows,
+                     correct=sum(rows[i][i] for i in range(len(rows)) if i < len(rows[i])),
+                     total=sum(sum(row) for row in rows))
+
+
+def limits(result: GradeResult, expected: ExpectedValues | None) -> list[tuple[str, str]]:
+    rows = [("sandbox", result.sandbox)]
+    if expected:
+        if expected.time_seconds is not None:
+            rows.append(("time limit (exercise default; --time-limit may override)",
+                         f"{expected.time_seconds:g} s"))
+        if expected.memory_mb is not None:
+            rows.append(("memory limit", f"{expected.memory_mb} MB"))
+        if expected.output_tail_bytes is not None:
+            rows.append(("output kept", f"last {expected.output_tail_bytes} bytes per stream"))
+    return rows
+
+
+def context(result: GradeResult, view: str, expected: ExpectedValues | None,
+            hidden_dir: Path | None) -> dict[str, Any]:
+    if view not in VIEWS:
+        raise ValueError(f"unknown report view {view!r}; expected one of {', '.join(VIEWS)}")
+    instructor = view == "instructor"
+    stdout, stdout_cut = (result.stdout_tail, 0) if instructor else \
+        tail_lines(result.stdout_tail, STUDENT_OUTPUT_LINES)
+    stderr, stderr_cut = (result.stderr_tail, 0) if instructor else \
+        tail_lines(result.stderr_tail, STUDENT_OUTPUT_LINES // 2)
+    values: dict[str, Any] = {
+        "result": result, "view": view, "instructor": instructor, "expected": expected,
+        "title": expected.title if expected and expected.title else result.exercise,
+        "percent": percent(result), "verdict": verdict(result),
+        "what_happened": what_happened(result), "check_word": check_word,
+        "charts": charts.training_charts(
+            result, expected.accuracy_threshold if expected else 0.999,
+            expected.epoch_limit if expected else 15),
+        "epoch_columns": epoch_columns(result),
+        "layer_rows": compare.layer_rows(result, expected),
+        "has_reference": bool(expected and expected.reference_layers),
+        "settings": compare.setting_rows(result, expected),
+        "stdout": stdout, "stdout_cut": stdout_cut,
+        "stderr": stderr, "stderr_cut": stderr_cut,
+    }
+    if instructor:
+        names = [str(n) for n in result.details.get("hidden_misclassified") or []]
+        values.update({
+            "confusion": confusion(result, expected),
+            "misclassified": names,
+            "thumbnails": thumbnails.misclassified(
+                hidden_dir, names, expected.classes if expected else ())
+            if hidden_dir is not None and names else None,
+            "limits": limits(result, expected),
+        })
+    return values

@@ -1,0 +1,93 @@
+"""`grader batch --cluster`: the samples graded on a real Dask cluster (a scheduler and two
+workers on 127.0.0.1), one worker killed mid-batch; every submission is graded exactly once
+and gets the same grade as the local batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from samples import BATCHED, SAMPLES, grade_of
+
+from grader import gradebook
+from grader.datasource import default_data_dir
+from grader.result import GradeResult
+
+pytestmark = pytest.mark.slow
+
+
+def _start(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "GRADER_DATA_DIR": str(default_data_dir()),
+           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "3"}
+    with log.open("wb") as handle:
+        return subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, data: object):  # noqa: ANN201
+    scheduler_file = tmp_path / "scheduler.json"
+    processes = [_start([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                         "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0",
+                         "--scheduler-file", str(scheduler_file)], tmp_path / "scheduler.log")]
+    deadline = time.monotonic() + 60
+    while not scheduler_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert scheduler_file.exists(), (tmp_path / "scheduler.log").read_text()[-2000:]
+    address = json.loads(scheduler_file.read_text())["address"]
+    for index in range(2):
+        processes.append(_start([sys.executable, "-m", "distributed.cli.dask_worker",
+                                 address, "--nthreads", "1", "--no-nanny", "--name",
+                                 f"w{index}", "--dashboard-address", ":0",
+                                 "--memory-limit", "0"], tmp_path / f"worker{index}.log"))
+    try:
+        yield address, processes[1:]
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+def _gradings(out: Path) -> list[gradebook.Grading]:
+    if not (out / gradebook.FILE_NAME).exists():
+        return []
+    with gradebook.Gradebook(out / gradebook.FILE_NAME) as book:
+        return book.history()
+
+
+def test_cluster_grades_each_submission_once_with_the_local_grades(
+        cluster, tmp_path: Path, sample_results: dict[str, GradeResult]) -> None:  # noqa: ANN001
+    address, workers = cluster
+    folder = tmp_path / "class"
+    folder.mkdir()
+    names = BATCHED
+    for name in names:
+        (folder / name).write_bytes((SAMPLES / name).read_bytes())
+    out = tmp_path / "out"
+    batch = subprocess.Popen([sys.executable, "-m", "grader.cli", "batch", str(folder),
+                              "--out", str(out), "--cluster", address, "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    while len(_gradings(out)) < 2 and time.monotonic() < deadline and batch.poll() is None:
+        time.sleep(0.5)
+    assert len(_gradings(out)) >= 2, batch.stdout.read().decode() if batch.stdout else ""
+    workers[0].send_signal(signal.SIGKILL)  # lost mid-batch, with a grading in hand
+    output = batch.communicate(timeout=900)[0].decode()
+    assert batch.returncode == 0, output[-3000:]
+    rows = _gradings(out)
+    assert sorted(r.student for r in rows) == sorted(Path(n).stem for n in names), output
+    with gradebook.Gradebook(out / gradebook.FILE_NAME) as book:
+        for result in book.latest():
+            assert grade_of(result) == grade_of(sample_results[result.submission]), \
+                result.student

@@ -45,6 +45,7 @@ lint: setup
 
 bench: data
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/batch.py
 
 clean:
 	rm -rf build grader-out .pytest_cache

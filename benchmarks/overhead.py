@@ -1,8 +1,10 @@
-"""Grader overhead: `grader grade` of the reference module vs `python` running it bare.
+"""Grader overhead: `grader grade` of the reference module and notebook vs `python` running
+the same code bare.
 
-Both sides measured in this one run, same data, same thread settings, medians of N.
-The grader side includes staging, the sandbox, the probe, saving the model and the
-trusted scorer (a second TensorFlow import plus hidden-split scoring).
+Both sides measured in this one run, same data, same thread settings, medians of N. The
+grader side includes staging, the sandbox, the probe, saving the model and the trusted
+scorer (a second TensorFlow import plus hidden-split scoring). The notebook's bare side is
+its code cells as one script, without the `!wget` line and the `%matplotlib` magic.
 
     python benchmarks/overhead.py [--repeats 3]
 """
@@ -11,59 +13,56 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "reference" / "happy_or_sad" / "solution.py"
+from common import GRADER, NOTEBOOK, SOLUTION, notebook_as_script, setting, stage_bare, timed
 
 
-def _timed(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+def measure(label: str, submission: Path, bare_script: Path, repeats: int,
+            env: dict[str, str], train_zip: Path) -> bool:
+    bare, graded, breakdown = [], [], []
+    out = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    for _ in range(repeats):
+        stage_bare(train_zip)
+        shutil.rmtree("/tmp/h-or-s", ignore_errors=True)  # as the course code expects
+        bare.append(timed([sys.executable, str(bare_script)], env, cwd=out))
+        graded.append(timed([GRADER, "grade", str(submission), "--out", str(out)], env))
+        result = json.loads((out / submission.stem / "result.json").read_text())
+        if result["score"] != result["max_score"]:  # a fast wrong grade is no benchmark
+            print(f"{label}: the reference did not score full marks: {result['checks']}")
+            return False
+        breakdown.append(result["timings"])
+    bare_median, graded_median = statistics.median(bare), statistics.median(graded)
+    print(f"{label}: bare python median {bare_median:6.2f} s  runs "
+          f"{[round(t, 2) for t in bare]}")
+    print(f"{label}: grader grade median {graded_median:6.2f} s  runs "
+          f"{[round(t, 2) for t in graded]}")
+    print(f"{label}:   of which run in sandbox "
+          f"{statistics.median(b['run'] for b in breakdown):.2f} s, trusted scoring "
+          f"{statistics.median(b['score'] for b in breakdown):.2f} s")
+    print(f"{label}: overhead ratio {graded_median / bare_median:.3f} (target <= 1.10)")
+    shutil.rmtree(out, ignore_errors=True)
+    return True
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("module", "notebook"))
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from grader import datasource, exercise
-
-    spec = exercise.load("happy-or-sad")
-    data = datasource.resolve(spec)
-    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(spec.intra_op_threads),
-           "TF_NUM_INTEROP_THREADS": str(spec.inter_op_threads), "PYTHONHASHSEED": "0",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    bare, graded, breakdown = [], [], []
-    out = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
-    grader_cli = str(Path(sys.executable).with_name("grader"))
-    for _ in range(args.repeats):
-        shutil.copyfile(data.train_zip, "/tmp/happy-or-sad.zip")
-        shutil.rmtree("/tmp/h-or-s", ignore_errors=True)
-        bare.append(_timed([sys.executable, str(SOLUTION)], env))
-        graded.append(_timed([grader_cli, "grade", str(SOLUTION), "--out", str(out)], env))
-        result = json.loads((out / "solution" / "result.json").read_text())
-        if result["score"] != result["max_score"]:  # a fast wrong grade is no benchmark
-            print(f"the reference did not score full marks: {result['checks']}")
-            return 1
-        breakdown.append(result["timings"])
-    bare_median, graded_median = statistics.median(bare), statistics.median(graded)
-    print(f"bare python   : median {bare_median:6.2f} s  runs {[round(t, 2) for t in bare]}")
-    print(f"grader grade  : median {graded_median:6.2f} s  runs {[round(t, 2) for t in graded]}")
-    print(f"  of which run in sandbox {statistics.median(b['run'] for b in breakdown):.2f} s, "
-          f"trusted scoring {statistics.median(b['score'] for b in breakdown):.2f} s")
-    print(f"overhead ratio: {graded_median / bare_median:.3f} (target <= 1.25)")
-    shutil.rmtree(out, ignore_errors=True)
-    return 0
+    _, data, env = setting()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-bare-"))
+    cases = {"module": (SOLUTION, SOLUTION),
+             "notebook": (NOTEBOOK, notebook_as_script(NOTEBOOK, scratch / "notebook.py"))}
+    ok = all(measure(label, submission, bare, args.repeats, env, data.train_zip)
+             for label, (submission, bare) in cases.items()
+             if args.only in (None, label))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

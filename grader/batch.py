@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from grader.exercise import ExerciseSpec
 from grader.grade import GradeOptions, SandboxRequired, error_result, grade_file
 from grader.intake import Entry, Intake
 from grader.result import GradeResult
+from grader.scoring_service import ScoringService
 
 CSV_NAME = "results.csv"
 
@@ -73,7 +74,7 @@ def spec_key(spec: ExerciseSpec, data: DataPaths, options: GradeOptions) -> str:
     the spec file, the data it is graded on, and the options that override the spec."""
     digest = hashlib.sha256()
     for part in (spec.spec_hash, _data_identity(data), repr(options.time_limit),
-                 repr(options.no_sandbox)):
+                 repr(options.no_sandbox), options.notebook_executor):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()
 
@@ -221,12 +222,21 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
         listener.started(len(intake.entries), len(pending))
         previous = signal.signal(signal.SIGTERM, _raise_interrupt) \
             if _in_main_thread() else None
+        service = None
         try:
+            if pending and not options.cluster and options.grade_function is grade_file \
+                    and options.grade.scorer_socket is None:
+                service = ScoringService(spec, data)
+                options = replace(options, grade=replace(options.grade,
+                                                         scorer_socket=service.start()))
+
             def keep(result: GradeResult, key: str | None) -> None:
                 write(result)
                 book.record(result, None if _is_grader_failure(result) else key)
                 outcome.graded += 1
                 listener.finished(result, reused=False)
+                if service is not None:
+                    service.ensure_running()
 
             if options.cluster:
                 from grader import cluster
@@ -237,6 +247,8 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
         except KeyboardInterrupt:
             outcome.interrupted = True
         finally:
+            if service is not None:
+                service.stop()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
         students = [e.student for e in intake.entries]

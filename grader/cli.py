@@ -1,5 +1,6 @@
-"""Command line: `grader grade`, `grader batch`, `grader gradebook`, `grader data make`,
-`grader exercises`, `grader gradescope-bundle` (class-wide commands: class_commands.py).
+"""Command line: `grader grade`, `grader check`, `grader batch`, `grader gradebook`,
+`grader data make`, `grader exercises`, `grader gradescope-bundle` (class-wide commands:
+class_commands.py; exercise detection and the student self-check: choose.py).
 
 Exit codes: 0 when grading finished (whatever the score), 2 on usage errors (bad flags,
 unknown exercise, unusable data), 1 when the grader itself failed.
@@ -22,9 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--exercise", default="happy-or-sad",
-                         help="installed exercise name or a spec .toml (default happy-or-sad)")
+    def common(sub: argparse.ArgumentParser, detect: bool = False) -> None:
+        if detect:
+            sub.add_argument("--exercise", help="installed exercise name or a spec .toml "
+                             "(default: detected from the notebook)")
+        else:
+            sub.add_argument("--exercise", default="happy-or-sad", help="installed exercise "
+                             "name or a spec .toml (default happy-or-sad)")
         sub.add_argument("--train", type=Path, help="training zip or folder (overrides spec)")
         sub.add_argument("--hidden", type=Path, help="hidden split folder (overrides spec)")
         sub.add_argument("--data-dir", type=Path, help="where built-in data sets are kept")
@@ -35,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="run without bubblewrap even where it works (debugging)")
         sub.add_argument("--keep-run", action="store_true",
                          help="keep each run folder (debugging)")
+        sub.add_argument("--kernel", action="store_true",
+                         help="run notebooks in a Jupyter kernel instead of an IPython shell "
+                         "(slower; for notebooks that need kernel features, e.g. widgets)")
 
     grade = commands.add_parser("grade", help="grade one notebook or module (or the one "
                                 "submission in a folder)")
@@ -44,7 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("gradescope", "prairielearn", "coursera"):
         grade.add_argument(f"--{name}", type=Path, metavar="PATH",
                            help=f"also write the result in {name}'s results format")
-    common(grade)
+    common(grade, detect=True)
+
+    check = commands.add_parser("check", help="students: run your notebook through the "
+                                "grader, scored on a public split, and see what would fail")
+    check.add_argument("path", type=Path)
+    check.add_argument("--out", type=Path, help="also write result.json and the report here")
+    common(check, detect=True)
 
     from grader import class_commands
 
@@ -131,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
             for name, path in exercise.available().items():
                 spec = exercise.load(path)
-                print(f"{name:16} {spec.title} (version {spec.version})")
+                print(f"{name:26} {spec.title} (version {spec.version})")
             return EXIT_OK
         if args.command == "data":
             return _data_make(args)
@@ -143,8 +157,21 @@ def main(argv: list[str] | None = None) -> int:
             return class_commands.gradebook(args)
         if args.command == "gradescope-bundle":
             return class_commands.gradescope_bundle(args)
+        if args.command in ("grade", "check") and args.exercise is None:
+            from grader import choose
+
+            chosen = choose.exercise_for(args.path)
+            if chosen.exercise is None:
+                print(f"grader: {chosen.message}", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"grader: {chosen.message}", file=sys.stderr)
+            args.exercise, args.detected = chosen.exercise, chosen.message
         spec, data = _load_spec_and_data(args)
         _warn_sandbox(args)
+        if args.command == "check":
+            from grader import choose
+
+            return choose.self_check(args, spec, data, _options(args))
         if args.command == "grade":
             return _grade(args, spec, data)
         return class_commands.batch(args, spec, data, _options(args))
@@ -163,7 +190,8 @@ def _options(args: argparse.Namespace):  # noqa: ANN202
     from grader.grade import GradeOptions
 
     return GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
-                        keep_run=args.keep_run, no_sandbox=args.no_sandbox)
+                        keep_run=args.keep_run, no_sandbox=args.no_sandbox,
+                        notebook_executor="kernel" if args.kernel else "shell")
 
 
 def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
@@ -187,6 +215,8 @@ def _grade(args: argparse.Namespace, spec, data) -> int:  # noqa: ANN001
                               time.monotonic())
     else:
         result = grade_file(path, spec, data, _options(args))
+    if getattr(args, "detected", None):
+        result.notes.append(f"detected: {args.detected}")
     out = args.out or Path("grader-out")
     from grader.report import ExpectedValues
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from grader.intake import Entry
 
 CONNECT_TIMEOUT = "30s"
+IN_FLIGHT_MIN, IN_FLIGHT_PER_THREAD = 8, 4
 
 
 class ClusterError(RuntimeError):
@@ -76,17 +78,28 @@ def run(address: str, pending: list[tuple[Entry, str | None]], spec: ExerciseSpe
         client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    futures = {}
+    futures: dict[object, tuple[Entry, str | None]] = {}
+    queue = deque(pending)
+
+    def submit_next() -> object:
+        entry, key = queue.popleft()
+        assert entry.path is not None
+        task_key = f"grade-{entry.student}-{key or uuid.uuid4().hex}"
+        future = client.submit(grade_on_worker, entry.path.name, entry.path.read_bytes(),
+                               entry.student, spec, options.grade, key=task_key, pure=False)
+        futures[future] = (entry, key)
+        return future
+
     try:
-        for entry, key in pending:
-            assert entry.path is not None
-            task_key = f"grade-{entry.student}-{key or uuid.uuid4().hex}"
-            future = client.submit(grade_on_worker, entry.path.name, entry.path.read_bytes(),
-                                   entry.student, spec, options.grade, key=task_key,
-                                   pure=False)
-            futures[future] = (entry, key)
-        for future in as_completed(list(futures)):
-            entry, key = futures[future]
+        # a bounded window of tasks in flight: submissions travel through the scheduler,
+        # and a class of 100,000 notebooks must not sit in its memory at once
+        threads = sum(client.nthreads().values())
+        window = max(IN_FLIGHT_MIN, IN_FLIGHT_PER_THREAD * threads)
+        running = as_completed([submit_next() for _ in range(min(window, len(queue)))])
+        for future in running:
+            entry, key = futures.pop(future)
+            if queue:
+                running.add(submit_next())
             try:
                 result = future.result()
             except KilledWorker:

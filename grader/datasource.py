@@ -26,6 +26,7 @@ class DataPaths:
     train_zip: Path
     hidden_dir: Path
     origin: str  # "built-in synthetic (seed 0)" or the instructor's paths
+    validation_zip: Path | None = None  # the public validation zip, for specs that stage one
 
 
 def default_data_dir() -> Path:
@@ -69,7 +70,10 @@ def resolve(spec: ExerciseSpec, data_dir: Path | None = None) -> DataPaths:
     _check_class_folders(hidden, spec.classes, "hidden split")
     origin = "built-in synthetic" if spec.train_source is None and spec.hidden_source is None \
         else f"training {spec.train_source or 'built-in'}, hidden {hidden}"
-    return DataPaths(train_zip, hidden, origin)
+    validation = None
+    if spec.validation_zip_name:  # the built-in one, whoever gives the training data
+        validation = _built_in(spec, data_dir).validation_zip
+    return DataPaths(train_zip, hidden, origin, validation)
 
 
 def _train_zip(spec: ExerciseSpec, data_dir: Path) -> Path:
@@ -113,4 +117,7 @@ def _built_in(spec: ExerciseSpec, data_dir: Path) -> DataPaths:
             os.rename(building, root)
         except OSError:  # another grader finished first: use theirs
             shutil.rmtree(building, ignore_errors=True)
-    return DataPaths(root / spec.zip_name, root / "hidden", "built-in synthetic")
+    validation = root / spec.validation_zip_name if spec.validation_zip_name else None
+    if validation is not None and not validation.is_file():
+        raise DataError(f"data set {spec.dataset} has no {spec.validation_zip_name}")
+    return DataPaths(root / spec.zip_name, root / "hidden", "built-in synthetic", validation)

@@ -7,6 +7,7 @@ one-line error when the spec is loaded, not a KeyError in the middle of a class'
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,19 @@ class ReferenceLayer:
 
 
 @dataclass(frozen=True)
+class DetectRules:
+    """How `grader grade FILE` recognises this exercise in a notebook: regular expressions
+    searched in its code. A file is a candidate when every `requires` pattern and no
+    `excludes` pattern is found; `prefers` patterns only add weight. `versions` name the
+    course version: the first whose patterns are all found (an empty list always is)."""
+
+    requires: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    prefers: tuple[str, ...] = ()
+    versions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class ExerciseSpec:
     name: str
     title: str
@@ -79,6 +93,13 @@ class ExerciseSpec:
     file_size_mb: int = 1024  # any one file the run writes (RLIMIT_FSIZE)
     disk_mb: int = 2048  # what the run adds to its folder, its /tmp included
     output_limit_bytes: int = 1024 * 1024  # notebook cell outputs kept by the runner
+    course_version: str | None = None  # e.g. "2022": which course notebook this spec grades
+    validation_zip_name: str | None = None  # a second, public zip (validation split)
+    validation_zip_paths: tuple[str, ...] = ()
+    validation_extracted_paths: tuple[str, ...] = ()
+    stub_modules: tuple[str, ...] = ()  # course helpers that are not public (unittests)
+    long_epochs: str = "repeat"  # steps_per_epoch beyond one pass: "repeat" or "one_pass"
+    detect: DetectRules = field(default_factory=DetectRules)
 
     @property
     def max_score(self) -> float:
@@ -89,7 +110,9 @@ class ExerciseSpec:
 
 
 _KNOWN_TABLES = {"exercise", "data", "stage", "downloads", "entry_point", "training",
-                 "limits", "rubric", "reference"}
+                 "limits", "rubric", "reference", "detect"}
+_RETURNS = {"final_training_accuracy", "history", None}
+_LONG_EPOCHS = {"repeat", "one_pass"}
 
 
 def _table(raw: dict[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
@@ -154,12 +177,21 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
     if unknown:
         raise SpecError(f"{path.name}: unknown table(s): {', '.join(sorted(unknown))}")
     ex = _table(raw, "exercise", {"name", "title", "version", "seed", "intra_op_threads",
-                                  "inter_op_threads"})
-    data = _table(raw, "data", {"dataset", "classes", "zip_name", "train", "hidden"})
-    stage = _table(raw, "stage", {"zip_paths", "extracted_paths"})
+                                  "inter_op_threads", "course_version"})
+    data = _table(raw, "data", {"dataset", "classes", "zip_name", "train", "hidden",
+                                "validation_zip_name"})
+    stage = _table(raw, "stage", {"zip_paths", "extracted_paths", "validation_zip_paths",
+                                  "validation_extracted_paths", "stub_modules"})
     entry = _table(raw, "entry_point", {"function", "returns", "required"})
     training = _table(raw, "training", {"accuracy_threshold", "epoch_limit",
-                                        "train_accuracy_tolerance"})
+                                        "train_accuracy_tolerance", "long_epochs"})
+    if entry.get("returns") not in _RETURNS:
+        raise SpecError("[entry_point] 'returns' must be \"final_training_accuracy\" or "
+                        "\"history\"")
+    if training.get("long_epochs", "repeat") not in _LONG_EPOCHS:
+        raise SpecError("[training] 'long_epochs' must be \"repeat\" or \"one_pass\"")
+    if stage.get("validation_zip_paths") and not data.get("validation_zip_name"):
+        raise SpecError("[stage] validation paths need [data] 'validation_zip_name'")
     limits = _table(raw, "limits", {"time_seconds", "memory_mb", "output_tail_bytes",
                                     "max_processes", "file_size_mb", "disk_mb",
                                     "output_limit_bytes"})
@@ -229,7 +261,47 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
         source_path=path,
         spec_hash=spec_hash,
         reference_layers=reference,
+        course_version=str(ex["course_version"]) if "course_version" in ex else None,
+        validation_zip_name=data.get("validation_zip_name"),
+        validation_zip_paths=tuple(stage.get("validation_zip_paths", [])),
+        validation_extracted_paths=tuple(stage.get("validation_extracted_paths", [])),
+        stub_modules=_module_names(stage.get("stub_modules", [])),
+        long_epochs=str(training.get("long_epochs", "repeat")),
+        detect=_detect_rules(_table(raw, "detect", {"requires", "excludes", "prefers",
+                                                    "versions"})),
     )
+
+
+def _module_names(names: Any) -> tuple[str, ...]:
+    """Stub modules are written as <name>.py into the run: plain identifiers only."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
+                                              for n in names):
+        raise SpecError("[stage] 'stub_modules' must be a list of module names")
+    return tuple(names)
+
+
+def _patterns(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"[detect] '{where}' must be a list of regular expressions")
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise SpecError(f"[detect] '{where}': bad regular expression {pattern!r}: "
+                            f"{exc}") from None
+    return tuple(value)
+
+
+def _detect_rules(table: dict[str, Any]) -> DetectRules:
+    versions = []
+    for item in table.get("versions", []):
+        if not isinstance(item, dict) or set(item) - {"name", "requires"} \
+                or not isinstance(item.get("name"), str):
+            raise SpecError("[detect] each of 'versions' is a table of name and requires")
+        versions.append((item["name"], _patterns(item.get("requires", []), "versions")))
+    return DetectRules(_patterns(table.get("requires", []), "requires"),
+                       _patterns(table.get("excludes", []), "excludes"),
+                       _patterns(table.get("prefers", []), "prefers"), tuple(versions))
 
 
 def _reference_layers(table: dict[str, Any]) -> tuple[ReferenceLayer, ...]:

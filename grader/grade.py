@@ -10,24 +10,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import __version__, sandbox, stage
+from grader import __version__, detect, sandbox, scoring_service, stage
 from grader import submission as submissions
 from grader import trace as traces
 from grader.checks import REGISTRY, CheckContext, Scoring
 from grader.checks.base import NOT_APPLICABLE, NOT_JUDGED, PASSED
 from grader.checks.training import accuracy_not_comparable, recorded_accuracy_disagrees
+from grader.checks.validation import overfitting_note
 from grader.datasource import DataPaths
 from grader.exercise import ExerciseSpec
 from grader.result import CheckResult, GradeResult
 
 SCORER_TIME_LIMIT = 300
+MAX_MODEL_COPY_BYTES = 512 * 1024 * 1024 + 1  # grader.scoring refuses anything larger
 
 
 class SandboxRequired(RuntimeError):
@@ -40,6 +44,8 @@ class GradeOptions:
     require_sandbox: bool = False
     keep_run: bool = False
     no_sandbox: bool = False  # force the unsandboxed fallback (debugging, tests)
+    scorer_socket: str | None = None  # a batch's shared scorer (scoring_service.py)
+    notebook_executor: str = "shell"  # or "kernel": a Jupyter kernel, for kernel features
 
 
 def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
@@ -53,24 +59,30 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
     use_bubblewrap = sandbox.bubblewrap_works() and not options.no_sandbox
     if not use_bubblewrap and options.require_sandbox:
         raise SandboxRequired("bubblewrap cannot run here and --require-sandbox was given")
+    sigterm = _SigtermGuard.install()
     run_dir = Path(tempfile.mkdtemp(prefix="grader-run-"))
-    scorer = _start_scorer(spec, data)
+    scorer = None if options.scorer_socket else _start_scorer(spec, data)
     try:
-        staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap)
+        staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap,
+                               notebook_executor=options.notebook_executor)
         outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner",
                                         staged.config_path], staged.env, staged.workdir,
                               options.time_limit or spec.time_seconds,
-                              spec.output_tail_bytes, use_bubblewrap, spec.memory_mb)
+                              spec.output_tail_bytes, use_bubblewrap, spec.memory_mb,
+                              limits=sandbox.RunLimits(spec.max_processes, spec.file_size_mb,
+                                                       spec.disk_mb))
         trace = traces.load(run_dir / "artefacts")
         score_started = time.monotonic()
-        scoring = _score(scorer, run_dir, trace, spec, data)
+        scoring = _score(scorer, run_dir, trace, spec, data, options.scorer_socket)
         score_seconds = time.monotonic() - score_started
     finally:
-        if scorer.poll() is None:
+        if scorer is not None and scorer.poll() is None:
             scorer.kill()
-        scorer.wait()
-        if not options.keep_run:
+        if scorer is not None:
+            scorer.wait()
+        if not options.keep_run or sigterm.fired:
             shutil.rmtree(run_dir, ignore_errors=True)
+        sigterm.close()
     ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message,
                        submission.defines_function(spec.entry_function))
     checks = run_rubric(ctx)
@@ -87,6 +99,10 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         sandbox=outcome.sandbox, submission_sha256=submission.sha256,
         grader_version=__version__, exercise_version=spec.version,
         details=_details(ctx))
+    version = detect.course_version(spec, detect.code_of(path))
+    result.metrics["course_version"] = version
+    if version:
+        result.notes.insert(0, f"course version: {version} (recognised from the code)")
     return result
 
 
@@ -117,19 +133,73 @@ def _rescale_for_scoring(trace: traces.Trace) -> float:
         rescale = generator.rescale if generator else None
         return rescale if rescale is not None and 0 < rescale <= 1 else 1.0
     if trace.datasets:
-        return 1.0  # image_dataset_from_directory: any rescaling is inside the model
+        return 1.0  # image_dataset_from_directory: rescaled in the model, or see below
     return 1 / 255
 
 
+def _rescale_outside_model(trace: traces.Trace) -> float | None:
+    """A Rescaling the run applied to its dataset (the 2024 notebook maps one over it),
+    used by the scorer only if the saved model holds no Rescaling layer of its own."""
+    if trace.datasets and trace.rescalings and 0 < trace.rescalings[-1] <= 1:
+        return trace.rescalings[-1]
+    return None
+
+
 def _copy_no_follow(source: Path, target: Path) -> bool:
-    """Copy an artefact without following a symlink the run may have planted."""
-    try:
-        descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    """Copy an artefact without following a symlink the run may have planted (in place of
+    the file or of its folder), and never more than the scorer would accept plus a byte,
+    so an oversized model is refused by size, not copied whole."""
+    descriptor = traces.open_artefact(source.parent, source.name)
+    if descriptor is None:
         return False
+    budget = MAX_MODEL_COPY_BYTES
     with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as writer:
-        shutil.copyfileobj(reader, writer)
+        while budget > 0 and (chunk := reader.read(min(budget, 1 << 20))):
+            writer.write(chunk)
+            budget -= len(chunk)
     return True
+
+
+def _die_with_grader() -> None:
+    """In the scorer before exec: SIGKILL when the grader dies, even by SIGKILL."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+class GraderTerminated(SystemExit):
+    """SIGTERM arrived during a run: unwinds through grade_file's cleanup, exits 143."""
+
+
+class _SigtermGuard:
+    """While a submission is graded in the main thread, SIGTERM raises GraderTerminated
+    so the `finally` blocks kill the sandbox and the scorer and remove the run folder;
+    after the cleanup one line says what happened. A second SIGTERM is ignored meanwhile."""
+
+    def __init__(self, previous: object) -> None:
+        self.previous = previous
+        self.fired = False
+
+    @classmethod
+    def install(cls) -> _SigtermGuard:
+        if threading.current_thread() is not threading.main_thread():
+            return cls(None)
+        guard = cls(signal.getsignal(signal.SIGTERM))
+
+        def handler(signum: int, frame: object) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            guard.fired = True
+            raise GraderTerminated(128 + signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, handler)
+        return guard
+
+    def close(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)  # type: ignore[arg-type]
+        if self.fired:
+            print("grader: terminated (SIGTERM): the run was stopped and its folder "
+                  "removed; results already written are kept", file=sys.stderr, flush=True)
 
 
 def _start_scorer(spec: ExerciseSpec, data: DataPaths) -> subprocess.Popen[bytes]:
@@ -141,11 +211,11 @@ def _start_scorer(spec: ExerciseSpec, data: DataPaths) -> subprocess.Popen[bytes
     return subprocess.Popen([sys.executable, "-m", "grader.scoring", "--serve-one",
                              str(data.hidden_dir), str(data.train_zip), ",".join(spec.classes)],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
+                            stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_grader)
 
 
-def _score(scorer: subprocess.Popen[bytes], run_dir: Path, trace: traces.Trace,
-           spec: ExerciseSpec, data: DataPaths) -> Scoring:
+def _score(scorer: subprocess.Popen[bytes] | None, run_dir: Path, trace: traces.Trace,
+           spec: ExerciseSpec, data: DataPaths, socket_path: str | None = None) -> Scoring:
     with tempfile.TemporaryDirectory(prefix="grader-score-") as scratch:
         model = Path(scratch) / "model.keras"
         if not _copy_no_follow(run_dir / "artefacts" / "model.keras", model):
@@ -154,6 +224,24 @@ def _score(scorer: subprocess.Popen[bytes], run_dir: Path, trace: traces.Trace,
         request = ["--model", str(model), "--hidden", str(data.hidden_dir),
                    "--train-zip", str(data.train_zip), "--classes", ",".join(spec.classes),
                    "--rescale", repr(_rescale_for_scoring(trace)), "--out", str(out)]
+        outside = _rescale_outside_model(trace)
+        if outside is not None:
+            request += ["--rescale-if-model-has-none", repr(outside)]
+        if socket_path:
+            answer = scoring_service.request(socket_path, request, SCORER_TIME_LIMIT)
+            if answer is not None:
+                code, error = answer
+                if code != 0 or not out.exists():
+                    return Scoring(model_error=f"the grader's scorer failed: {error[:300]}")
+                return Scoring.from_json(json.loads(out.read_text()))
+            alone = _start_scorer(spec, data)  # the shared scorer is gone: score alone
+            try:
+                return _score(alone, run_dir, trace, spec, data)
+            finally:
+                if alone.poll() is None:
+                    alone.kill()
+                alone.wait()
+        assert scorer is not None
         try:
             _, stderr = scorer.communicate(json.dumps(request).encode() + b"\n",
                                            timeout=SCORER_TIME_LIMIT)
@@ -197,7 +285,8 @@ def _notes(ctx: CheckContext, outcome: sandbox.RunOutcome) -> list[str]:
         notes.append("ran WITHOUT a sandbox (bubblewrap unavailable): /tmp paths were "
                      "remapped into the run folder")
     notes += [f"trace: {p}" for p in ctx.trace.problems]
-    for note in (recorded_accuracy_disagrees(ctx), accuracy_not_comparable(ctx)):
+    for note in (recorded_accuracy_disagrees(ctx), accuracy_not_comparable(ctx),
+                 overfitting_note(ctx)):
         if note:
             notes.append(note)
     if ctx.scoring.model_error and ctx.trace.model_saved:

@@ -113,7 +113,7 @@ def _evaluate(model: Any, source: Path, classes: list[str], size: tuple[int, int
 
 
 def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str],
-          rescale: float) -> dict[str, Any]:
+          rescale: float, rescale_if_model_has_none: float | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"model_loaded": False, "model_error": None}
     if model_path.is_symlink() or not model_path.is_file():
         result["model_error"] = "no saved model (the run never finished a fit)"
@@ -137,6 +137,9 @@ def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str
     result["output_shape"] = list(model.output_shape) if not isinstance(
         model.output_shape, list) else None
     result["layers"] = _layers(model)
+    if rescale_if_model_has_none is not None and not any(
+            row["class"] == "Rescaling" for row in result["layers"]):
+        rescale = rescale_if_model_has_none  # the run rescaled its dataset, not its model
     result["total_params"] = int(model.count_params())
     size = (shape[1] or 150, shape[2] or 150) if len(shape) == 4 else (150, 150)
     channels = shape[3] if len(shape) == 4 and shape[3] else 3
@@ -182,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-zip", type=Path, required=True)
     parser.add_argument("--classes", required=True)
     parser.add_argument("--rescale", type=float, required=True)
+    parser.add_argument("--rescale-if-model-has-none", type=float)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     result = score(args.model, args.hidden, args.train_zip, args.classes.split(","),
-                   args.rescale)
+                   args.rescale, args.rescale_if_model_has_none)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     os.replace(tmp, args.out)

@@ -52,8 +52,51 @@ def _host_path(run_dir: Path, course_path: str) -> Path:
     return resolved
 
 
+STUB_MODULE = '''"""Stand-in for the course's `{name}` helper module, which is not public.
+
+Written by the grader: every test function it is asked for only says it was skipped;
+the grader's own checks judge the same things.
+"""
+
+try:
+    from grader.runner.recorder import current
+
+    current().note("import {name}: the course's helper module is not public; graded "
+                   "without it (a stand-in that skips its tests was imported)")
+except Exception:
+    pass
+
+
+def __getattr__(attribute):
+    if attribute.startswith("__"):
+        raise AttributeError(attribute)
+
+    def skipped(*args, **kwargs):
+        print(f"{name}.{{attribute}}: skipped (the course's {name} module is not public; "
+              "the grader checks this itself)")
+
+    return skipped
+'''
+
+
+def _stage_zip(run_dir: Path, name: str, source: Path, zip_paths: tuple[str, ...],
+               extracted_paths: tuple[str, ...]) -> Path:
+    """One course zip: the copy served for downloads, and where notebooks expect it."""
+    served = run_dir / "downloads" / name
+    shutil.copyfile(source, served)
+    served.chmod(0o444)
+    for course_path in zip_paths:
+        target = _host_path(run_dir, course_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    with zipfile.ZipFile(source) as archive:
+        for course_path in extracted_paths:
+            archive.extractall(_host_path(run_dir, course_path))
+    return served
+
+
 def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: DataPaths,
-            in_sandbox: bool) -> StagedRun:
+            in_sandbox: bool, notebook_executor: str = "shell") -> StagedRun:
     for name in ("work", "tmp", "tmp2", "home", "downloads", "bin", "artefacts"):
         (run_dir / name).mkdir(parents=True, exist_ok=True)
     root = "/grader/run" if in_sandbox else str(run_dir)
@@ -65,19 +108,20 @@ def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: Dat
     submission_file = run_dir / "work" / f"submission{suffix}"
     submission_file.write_bytes(submission.data)
 
-    served = run_dir / "downloads" / spec.zip_name
-    shutil.copyfile(data.train_zip, served)
-    served.chmod(0o444)
-    for course_path in spec.zip_paths:
-        target = _host_path(run_dir, course_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(data.train_zip, target)
-    with zipfile.ZipFile(data.train_zip) as archive:
-        for course_path in spec.extracted_paths:
-            archive.extractall(_host_path(run_dir, course_path))
+    zips = {spec.zip_name: (data.train_zip, spec.zip_paths, spec.extracted_paths)}
+    if spec.validation_zip_name and data.validation_zip is not None:
+        zips[spec.validation_zip_name] = (data.validation_zip, spec.validation_zip_paths,
+                                          spec.validation_extracted_paths)
+    served = {}
+    for name, (source, zip_paths, extracted_paths) in zips.items():
+        served[name] = inside(_stage_zip(run_dir, name, source, zip_paths, extracted_paths))
+    for name in spec.stub_modules:
+        (run_dir / "work" / f"{name}.py").write_text(STUB_MODULE.format(name=name))
 
-    urls = {d.url: inside(served) for d in spec.downloads if d.url}
-    gdown_ids = {d.gdown_id: inside(served) for d in spec.downloads if d.gdown_id}
+    default = served[spec.zip_name]
+    urls = {d.url: served.get(d.file, default) for d in spec.downloads if d.url}
+    gdown_ids = {d.gdown_id: served.get(d.file, default) for d in spec.downloads
+                 if d.gdown_id}
     behaviour = spec.rubric_item("callback_behaviour")
     params = behaviour.params if behaviour else {}
     config = {
@@ -92,6 +136,9 @@ def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: Dat
         "callback_test": [float(params.get("below", 0.998)), float(params.get("above", 0.9995))],
         "downloads": {"urls": urls, "gdown_ids": gdown_ids},
         "tmp_remap": None if in_sandbox else str(run_dir / "tmp"),
+        "output_limit_bytes": spec.output_limit_bytes,
+        "long_epochs": spec.long_epochs,
+        "executor": notebook_executor,  # "shell" (runner/shell.py) or "kernel" (nbclient)
     }
     (run_dir / "config.json").write_text(json.dumps(config, indent=1))
     for tool in FETCH_TOOLS:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,9 @@ class FitCall:
     completed: bool
     error: str | None
     callback_error: str | None = None
+    validation_flow_id: int | None = None  # the flow given as validation_data, if any
+    validation_steps: int | None = None
+    has_validation: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class Execution:
     error_name: str | None = None
     error_value: str | None = None
     error_cell: int | None = None
+    executor: str | None = None  # notebooks: "shell" or "kernel"
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,15 @@ class Trace:
     model_error: str | None = None
     execution: Execution = field(default_factory=Execution)
     problems: tuple[str, ...] = ()
+    rescalings: tuple[float, ...] = ()  # scale of each Rescaling layer the code created
+
+    @property
+    def validation_flow(self) -> FlowCall | None:
+        """The flow the training fit validated on (lesson 3: validation_generator)."""
+        fit = self.training_fit
+        if fit is None or fit.validation_flow_id is None:
+            return None
+        return next((f for f in self.flows if f.id == fit.validation_flow_id), None)
 
     @property
     def training_fit(self) -> FitCall | None:
@@ -166,6 +181,22 @@ class _Reader:
         return [v for v in value[:limit] if isinstance(v, dict)]
 
 
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """A free-form value (generator kwargs, loss, metrics) cut to a sane shape: reports and
+    result.json never carry a 900-deep structure or a megabyte string from the run."""
+    if isinstance(value, str):
+        return value[:300]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth >= 4:
+        return "…"
+    if isinstance(value, dict):
+        return {str(k)[:100]: _bounded(v, depth + 1) for k, v in list(value.items())[:50]}
+    if isinstance(value, list):
+        return [_bounded(v, depth + 1) for v in value[:50]]
+    return None
+
+
 def _numbers(raw: Any) -> dict[str, float]:
     if not isinstance(raw, dict):
         return {}
@@ -179,14 +210,45 @@ def _size(raw: Any) -> tuple[int, ...] | None:
     return None
 
 
-def _read_json(path: Path, problems: list[str]) -> Any:
-    if not path.is_file() or path.is_symlink():
+def open_artefact(folder: Path, name: str) -> int | None:
+    """A read-only descriptor of a regular file `name` directly in `folder`, or None.
+
+    The run owns its folder: it may have replaced the file, or the artefacts folder
+    itself, by a symlink to something of the grader's, or by a FIFO that would block the
+    reader forever. Neither link is followed (O_NOFOLLOW on both), opening never blocks
+    (O_NONBLOCK), and anything but a regular file is refused.
+    """
+    try:
+        directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
         return None
-    if path.stat().st_size > MAX_TRACE_BYTES:
+    try:
+        descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK,
+                             dir_fd=directory)
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        return None
+    os.set_blocking(descriptor, True)
+    return descriptor
+
+
+def _read_json(path: Path, problems: list[str]) -> Any:
+    descriptor = open_artefact(path.parent, path.name)
+    if descriptor is None:
+        if path.is_symlink() or path.parent.is_symlink():
+            problems.append(f"{path.name} is a link, not a file; ignored")
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read(MAX_TRACE_BYTES + 1)  # never more, whatever the file claims
+    if len(data) > MAX_TRACE_BYTES:
         problems.append(f"{path.name} is larger than {MAX_TRACE_BYTES // 2**20} MB; ignored")
         return None
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(data)
     except (ValueError, RecursionError):
         problems.append(f"{path.name} is not valid JSON; ignored")
         return None
@@ -209,7 +271,7 @@ def load(artefacts: Path) -> Trace:
                             "execution.json", reader.problems)
     get, items = reader.get, reader.items
     generators = tuple(Generator(get(g, "id", int, -1), get(g, "rescale", float),
-                                 get(g, "kwargs", dict, {}))
+                                 _bounded(get(g, "kwargs", dict, {})))
                        for g in items(raw, "generators"))
     flows = tuple(FlowCall(
         id=get(f, "id", int, -1), generator_id=get(f, "generator_id", int),
@@ -220,9 +282,10 @@ def load(artefacts: Path) -> Trace:
                        if isinstance(v, int)} if get(f, "class_indices", dict) is not None
         else None,
         error=get(f, "error", str)) for f in items(raw, "flows"))
-    compiles = tuple(CompileCall(c.get("loss") if isinstance(c.get("loss"), str | list | dict)
-                                 else None, get(c, "optimizer", str),
-                                 get(c, "learning_rate", float), c.get("metrics"))
+    compiles = tuple(CompileCall(_bounded(c.get("loss"))
+                                 if isinstance(c.get("loss"), str | list | dict) else None,
+                                 get(c, "optimizer", str), get(c, "learning_rate", float),
+                                 _bounded(c.get("metrics")))
                      for c in items(raw, "compiles"))
     fits = []
     for f in items(raw, "fits"):
@@ -237,7 +300,10 @@ def load(artefacts: Path) -> Trace:
             stopped_by=get(stopped, "callback", str, limit=100),
             stopped_at_epoch=get(stopped, "epoch", int),
             completed=bool(get(f, "completed", bool, False)), error=get(f, "error", str),
-            callback_error=get(f, "callback_error", str, limit=300)))
+            callback_error=get(f, "callback_error", str, limit=300),
+            validation_flow_id=get(f, "validation_flow_id", int),
+            validation_steps=get(f, "validation_steps", int),
+            has_validation=bool(get(f, "has_validation", bool, False))))
     tests = tuple(CallbackTest(get(t, "callback", str, "?", limit=100),
                                get(t, "stopped_below", bool), get(t, "stopped_above", bool),
                                get(t, "error", str, limit=300))
@@ -260,12 +326,17 @@ def load(artefacts: Path) -> Trace:
         cells_run=get(raw_execution, "cells_run", int),
         error_name=get(error, "ename", str, limit=200),
         error_value=get(error, "evalue", str, limit=1000),
-        error_cell=get(error, "cell_index", int))
+        error_cell=get(error, "cell_index", int),
+        executor=get(raw_execution, "executor", str, limit=20))
     return Trace(
         generators=generators, flows=flows,
-        datasets=tuple(items(raw, "datasets")), compiles=compiles, fits=tuple(fits),
+        datasets=tuple(_bounded(d) for d in items(raw, "datasets")), compiles=compiles,
+        fits=tuple(fits),
         callback_tests=tests, entry_point=entry,
         compat_notes=tuple(str(n)[:300] for n in get(raw, "compat_notes", list, [])[:50]),
         model_saved=bool(get(raw, "model_saved", bool, False)),
         model_error=get(raw, "model_error", str, limit=500),
+        rescalings=tuple(v for v in (get(r, "scale", float) for r in items(raw, "rescalings",
+                                                                          limit=20))
+                         if v is not None),
         execution=execution, problems=tuple(reader.problems))

@@ -66,3 +66,9 @@ def test_a_regrade_of_the_class_with_one_job_gives_identical_grades(
             result.student
     with gradebook.Gradebook(samples_batch_out / gradebook.FILE_NAME) as book:
         assert len(book.history()) == 2 * len(BATCHED)  # the first grades stay as history
+
+
+def test_the_result_names_the_course_version(sample_results: dict[str, GradeResult]) -> None:
+    result = sample_results["correct_course_era.ipynb"]
+    assert result.metrics["course_version"] == "2019–2020"
+    assert "course version: 2019–2020 (recognised from the code)" in result.notes

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader import memlimit, sandbox
 
 needs_bubblewrap = pytest.mark.skipif(not sandbox.bubblewrap_works(),
                                       reason="bubblewrap cannot run here")
@@ -115,3 +117,215 @@ def test_memory_limit_stops_an_endless_allocation(tmp_path: Path, bubblewrap: bo
         pytest.skip("no memory cgroup can be created on this machine")
     assert outcome.status == "out_of_memory"
     assert outcome.message.startswith("the run went over its 400 MB memory limit")
+
+
+# --- Each isolation property, one test each (issue 3) ---------------------------------
+
+
+def _run_limited(run_dir: Path, code: str, limits: sandbox.RunLimits, *, bubblewrap: bool,
+                 limit: float = 30, memory_mb: int | None = None) -> sandbox.RunOutcome:
+    (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(run_dir)
+    return sandbox.run(run_dir, [sys.executable, "-c", code], {"PATH": "/usr/bin:/bin"},
+                       workdir, limit, 4096, bubblewrap, memory_mb, limits=limits)
+
+
+@needs_bubblewrap
+def test_the_system_is_read_only_and_only_the_run_folder_is_writable(tmp_path: Path) -> None:
+    import grader
+
+    targets = ["/usr/x", "/etc/x", "/x", "/grader/x", sys.prefix + "/x",
+               str(Path(grader.__file__).parent / "x")]
+    code = ("import json\nout = {}\n"
+            f"for t in {targets!r} + ['/grader/run/ok', '/tmp/ok']:\n"
+            "    try:\n        open(t, 'w').write('x'); out[t] = 'written'\n"
+            "    except OSError as e:\n        out[t] = type(e).__name__\n"
+            "print(json.dumps(out))\n")
+    outcome = _run(tmp_path / "run", code, bubblewrap=True)
+    written = json.loads(outcome.stdout_tail)
+    assert written.pop("/grader/run/ok") == "written"
+    assert written.pop("/tmp/ok") == "written"
+    assert all(v != "written" for v in written.values()), written
+    assert not Path(grader.__file__).parent.joinpath("x").exists()
+
+
+@needs_bubblewrap
+def test_the_run_has_an_unprivileged_uid_and_its_own_session(tmp_path: Path) -> None:
+    code = ("import os, signal\n"
+            "print(os.getuid(), os.getgid())\n"
+            "try:\n    open('/dev/tty'); print('has-a-terminal')\n"
+            "except OSError as e:\n    print('tty', type(e).__name__)\n"
+            "try:\n    open('/etc/shadow').read(1); print('shadow-read')\n"
+            "except OSError as e:\n    print('shadow', type(e).__name__)\n"
+            "try:\n    os.kill(1, signal.SIGKILL); print('killed-init')\n"
+            "except OSError as e:\n    print('init', type(e).__name__)\n")
+    outcome = _run(tmp_path / "run", code, bubblewrap=True)
+    uid, gid, *rest = outcome.stdout_tail.split()
+    assert int(uid) != 0 and int(gid) != 0
+    assert rest[:2] == ["tty", "OSError"] or rest[0] == "tty", outcome  # a new session
+    assert "has-a-terminal" not in rest
+    assert "shadow-read" not in rest and "killed-init" not in rest, outcome
+    if os.geteuid() == 0:  # the sandbox uid really is nobody on the host
+        files = [p for p in (tmp_path / "run").rglob("*")]
+        assert any(p.stat().st_uid == sandbox.SANDBOX_UID for p in files) or files == []
+
+
+@needs_bubblewrap
+def test_the_graders_environment_is_not_visible(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_TEST_SECRET_TOKEN", "s3cr3t-d4t4")
+    code = ("import os\nseen = str(dict(os.environ))\n"
+            "for pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+            "    try:\n        seen += open(f'/proc/{pid}/environ', 'rb').read().decode()\n"
+            "    except OSError:\n        pass\n"
+            "print('s3cr3t' in seen, 'GRADER_TEST_SECRET' in seen)\n")
+    outcome = _run(tmp_path / "run", code, bubblewrap=True)
+    assert outcome.stdout_tail.split() == ["False", "False"], outcome
+
+
+@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+def test_rlimits_are_set_in_the_run(tmp_path: Path, bubblewrap: bool) -> None:
+    code = ("import resource as r\n"
+            "print(r.getrlimit(r.RLIMIT_CORE)[0], r.getrlimit(r.RLIMIT_CPU)[0] > 0,"
+            " r.getrlimit(r.RLIMIT_FSIZE)[0])\n")
+    outcome = _run_limited(tmp_path / "run", code, sandbox.RunLimits(file_size_mb=3),
+                           bubblewrap=bubblewrap)
+    assert outcome.stdout_tail.split() == ["0", "True", str(3 * 2**20)], outcome
+
+
+@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+def test_a_file_over_the_size_limit_cannot_be_written(tmp_path: Path, bubblewrap: bool) -> None:
+    code = ("try:\n    open('big.bin', 'wb').write(b'x' * 3 * 2**20); print('wrote')\n"
+            "except OSError as e:\n    print('refused', e.errno)\n")
+    outcome = _run_limited(tmp_path / "run", code, sandbox.RunLimits(file_size_mb=1),
+                           bubblewrap=bubblewrap)
+    assert outcome.stdout_tail.split() == ["refused", "27"], outcome  # EFBIG
+    assert (tmp_path / "run" / "big.bin").stat().st_size <= 2**20
+
+
+@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+def test_filling_the_run_folder_is_stopped_at_the_disk_limit(tmp_path: Path,
+                                                              bubblewrap: bool) -> None:
+    tmp = "/tmp" if bubblewrap else str(tmp_path / "run" / "tmp")
+    code = ("import itertools\nchunk = b'x' * 2**20\n"
+            "for i in itertools.count():\n"
+            f"    with open(f'{tmp}/f{{i}}', 'wb') as h:\n"
+            "        for _ in range(4): h.write(chunk)\n")
+    started = time.monotonic()
+    outcome = _run_limited(tmp_path / "run", code,
+                           sandbox.RunLimits(disk_mb=50, file_size_mb=8), bubblewrap=bubblewrap)
+    assert outcome.status == "crashed", outcome
+    assert "50 MB disk limit" in outcome.message
+    assert time.monotonic() - started < 20
+    used = sandbox.folder_usage(tmp_path / "run")[0]
+    # the overshoot is what the run writes between two polls: bounded, not exact
+    assert used < 50 * 2**20 + 1024 * 2**20
+
+
+@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+def test_the_process_count_is_limited(tmp_path: Path, bubblewrap: bool) -> None:
+    code = ("import threading, time\nstarted = 0\n"
+            "try:\n    for _ in range(400):\n"
+            "        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+            "        started += 1\n"
+            "except RuntimeError:\n    pass\nprint(started, flush=True)\n"
+            "import os; os._exit(3)\n")
+    outcome = _run_limited(tmp_path / "run", code, sandbox.RunLimits(max_processes=40),
+                           bubblewrap=bubblewrap)
+    if not memlimit.availability()["pids"] and (os.geteuid() == 0 and not bubblewrap):
+        pytest.skip("no pids cgroup, and RLIMIT_NPROC does not bind root")
+    assert int(outcome.stdout_tail.split()[-1]) < 40, outcome
+    assert "process/thread start(s) were refused at the limit of 40" in outcome.message
+
+
+@needs_bubblewrap
+def test_the_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
+    """SIGKILL the process that called sandbox.run: nothing of the run may survive."""
+    marker = f"{os.getpid()}{int(time.time())}"
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys\nfrom pathlib import Path\nfrom grader import sandbox\n"
+        f"run = Path({str(tmp_path / 'run')!r}); (run / 'tmp').mkdir(parents=True)\n"
+        "sandbox.run(run, ['sh', '-c', 'sleep " + marker + " & sleep " + marker + "1'],"
+        " {'PATH': '/usr/bin:/bin'}, sandbox.RUN_ROOT_IN_SANDBOX, 300, 4096, True)\n")
+    parent = subprocess.Popen([sys.executable, str(script)])
+    deadline = time.monotonic() + 30
+    while not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker), "the run never started"
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_with(marker)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _alive(int(entry.name)):
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode("utf-8", "replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_the_fallback_is_recorded_and_require_sandbox_refuses(
+        tmp_path: Path, spec: object, data: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader import grade
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("def oops(:\n")  # fails before TensorFlow is imported: fast
+    result = grade.grade_file(broken, spec, data, grade.GradeOptions(no_sandbox=True))
+    assert result.sandbox == "none"
+    assert any("WITHOUT a sandbox" in note for note in result.notes)
+    monkeypatch.setattr(sandbox, "bubblewrap_works", lambda: False)
+    with pytest.raises(grade.SandboxRequired):
+        grade.grade_file(broken, spec, data, grade.GradeOptions(require_sandbox=True))
+    assert grade.grade_file(broken, spec, data).sandbox == "none"
+
+
+def test_doctor_reports_one_line_per_area(monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import doctor
+    from grader.cli import main
+
+    monkeypatch.setattr(doctor, "_tensorflow", lambda: ("tensorflow: stub", True))
+    lines = doctor.lines()
+    starts = [line.split(":")[0] for line in lines]
+    for area in ("bubblewrap", "user namespaces", "cgroup memory", "cgroup pids",
+                 "tensorflow", "browser"):
+        assert area in starts, lines
+    assert any(s.startswith("data happy-or-sad") for s in starts)
+    bubblewrap_line = next(line for line in lines if line.startswith("bubblewrap:"))
+    assert ("usable" in bubblewrap_line) == sandbox.bubblewrap_works()
+    assert main(["doctor"]) == 0
+    assert "cgroup memory:" in capsys.readouterr().out
+    monkeypatch.setattr(doctor, "_tensorflow", lambda: ("tensorflow: NOT importable", False))
+    assert doctor.main() == 1
+
+
+def test_limit_keys_come_from_the_spec_with_defaults(tmp_path: Path) -> None:
+    from grader import exercise
+
+    source = exercise.available()["happy-or-sad"].read_text()
+    assert exercise.load("happy-or-sad").max_processes == 256
+    custom = tmp_path / "custom.toml"
+    custom.write_text(source.replace("max_processes = 256", "max_processes = 64")
+                      .replace("disk_mb = 2048", "disk_mb = 100"))
+    loaded = exercise.load(custom)
+    assert (loaded.max_processes, loaded.disk_mb) == (64, 100)
+    without = tmp_path / "without.toml"
+    without.write_text("\n".join(line for line in source.splitlines()
+                                 if not line.startswith(("max_processes", "file_size_mb",
+                                                         "disk_mb", "output_limit_bytes"))))
+    defaults = exercise.load(without)
+    assert (defaults.max_processes, defaults.file_size_mb, defaults.disk_mb,
+            defaults.output_limit_bytes) == (256, 1024, 2048, 1024 * 1024)
+    zero = tmp_path / "zero.toml"
+    zero.write_text(source.replace("disk_mb = 2048", "disk_mb = 0"))
+    with pytest.raises(exercise.SpecError, match="disk_mb"):
+        exercise.load(zero)

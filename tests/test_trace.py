@@ -346,3 +346,52 @@ def test_training_flow_falls_back_to_the_first_flow(tmp_path: Path,
     trace = traces.load(write(tmp_path, raw))
 
     assert trace.training_flow is not None and trace.training_flow.directory == "/tmp/first"
+
+
+def test_a_symlinked_artefacts_folder_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    elsewhere = write(tmp_path / "elsewhere", {"model_saved": True})
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "artefacts").symlink_to(elsewhere)
+    loaded = traces.load(tmp_path / "run" / "artefacts")
+    assert loaded.model_saved is False
+    assert any("link" in p for p in loaded.problems)
+
+
+def test_a_fifo_in_place_of_the_trace_does_not_block(tmp_path: Path) -> None:
+    import os
+    import time
+
+    os.mkfifo(tmp_path / "trace.json")
+    started = time.monotonic()
+    loaded = traces.load(tmp_path)
+    assert time.monotonic() - started < 2
+    assert loaded == Trace(problems=loaded.problems)
+    assert traces.open_artefact(tmp_path, "trace.json") is None
+
+
+def test_open_artefact_refuses_links_and_reads_files(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "model.keras").write_bytes(b"model")
+    (tmp_path / "link.keras").symlink_to(tmp_path / "model.keras")
+    descriptor = traces.open_artefact(tmp_path, "model.keras")
+    assert descriptor is not None
+    with os.fdopen(descriptor, "rb") as handle:
+        assert handle.read() == b"model"
+    assert traces.open_artefact(tmp_path, "link.keras") is None
+
+
+def test_free_form_values_are_cut_to_a_bounded_shape(tmp_path: Path) -> None:
+    nested: Any = "leaf"
+    for _ in range(500):
+        nested = {"k": nested}
+    write(tmp_path, {"generators": [{"id": 0, "kwargs": {"deep": nested,
+                                                        "long": "x" * 10_000}}],
+                     "compiles": [{"loss": [nested] * 1000, "metrics": nested}]})
+    loaded = traces.load(tmp_path)
+    kwargs = loaded.generators[0].kwargs
+    assert len(kwargs["long"]) <= 300
+    assert len(json.dumps(kwargs)) < 1000
+    assert len(loaded.compiles[0].loss) <= 50
+    assert len(json.dumps(loaded.compiles[0].metrics)) < 200

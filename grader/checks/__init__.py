@@ -4,7 +4,14 @@ A rubric in an exercise spec names checks by id; importing this package register
 them. New kinds of checks are new functions in a topic module.
 """
 
-from grader.checks import architecture, hidden, pipeline, training  # noqa: F401 - registers
+from grader.checks import (  # noqa: F401 - registers
+    architecture,
+    datasets,
+    hidden,
+    pipeline,
+    training,
+    validation,
+)
 from grader.checks.base import REGISTRY, CheckContext, Scoring, Verdict
 
 __all__ = ["REGISTRY", "CheckContext", "Scoring", "Verdict"]

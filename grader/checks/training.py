@@ -217,3 +217,25 @@ def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
         return passed(f"{name}() returned {value:.4f}, the final training accuracy")
     return failed(f"{name}() returned {value:.4f} but the final training accuracy was "
                   f"{final:.4f}", hint="return history.history['accuracy'][-1]")
+
+
+@check("returns_history", "The graded function returns the training History")
+def returns_history(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
+    """The 2022 template: train_happy_sad_model(train_generator) returns model.fit's History."""
+    name = ctx.spec.entry_function
+    if not name:
+        return not_applicable("this exercise has no graded function")
+    entry = ctx.trace.entry_point
+    if entry is None:
+        return not_judged(f"{name}() is defined in code that never ran") \
+            if ctx.source_defines_entry else failed(f"no function {name}() was defined",
+                                                    hint=f"keep {name}() from the template")
+    if entry.error:
+        return failed(f"{name}() raised {entry.error}", hint="return the History that "
+                      "model.fit returns")
+    if entry.called_by is None or entry.returned_type is None:
+        return not_judged(f"{name}() never returned (the run stopped before)")
+    if entry.returned_type == "History":
+        return passed(f"{name}() returned the History of its training")
+    return failed(f"{name}() returned a {entry.returned_type}, expected the History",
+                  hint="history = model.fit(...); return history")

@@ -44,7 +44,7 @@ def install(config_path: str) -> dict[str, Any]:
         with contextlib.suppress(ImportError):
             __import__(module)
     compat.install()
-    probe.install()
+    probe.install(config.get("long_epochs", "repeat"))
     entry.install()
     callbacks.TEST_ACCURACIES = tuple(config["callback_test"])  # type: ignore[assignment]
     _serve_downloads(config)

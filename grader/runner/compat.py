@@ -27,6 +27,7 @@ def install() -> None:
     _legacy_optimizers(keras)
     _generator_methods(keras)
     _keras_preprocessing_image(keras)
+    _sequential_input_output(keras)
 
 
 def _optimizer_lr() -> None:
@@ -152,3 +153,29 @@ class AliasLogs(dict):  # type: ignore[type-arg]
             return self._alias(key)
         except KeyError:
             return default
+
+
+def _sequential_input_output(keras: Any) -> None:
+    """Keras 2 gave a Sequential built from input_shape a `model.input`/`model.output`
+    (the lessons' feature-map cell: Model(inputs=model.input, ...)); Keras 3 raises
+    "has never been called" unless the model was called on a symbolic tensor."""
+    cls = keras.Sequential
+
+    def shim(attribute: str, plural: str) -> property:
+        original = getattr(cls, attribute)
+
+        def getter(self: Any) -> Any:
+            try:
+                return original.fget(self)
+            except (AttributeError, ValueError):
+                tensors = getattr(self, plural)
+                if not tensors:
+                    raise
+                current().note(f"Sequential.{attribute} → Sequential.{plural} "
+                               "(Keras 2 attribute)")
+                return tensors[0] if len(tensors) == 1 else tensors
+
+        return property(getter)
+
+    cls.input = shim("input", "inputs")
+    cls.output = shim("output", "outputs")

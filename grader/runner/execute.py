@@ -1,4 +1,4 @@
-"""Run one submission inside the sandbox: notebook cells in an IPython kernel, or a module.
+"""Run one submission inside the sandbox: notebook cells in an IPython shell, or a module.
 
 Writes artefacts/execution.json (which cells ran, the first error, whether the run reached
 its end); the probe in the same run writes trace.json and model.keras. Cell outputs are
@@ -15,6 +15,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
+
+from grader.runner.shell import TRUNCATION_MARKER, DeadShell, ShellClient
 
 
 def _write_execution(config: dict[str, Any], execution: dict[str, Any]) -> None:
@@ -87,10 +89,130 @@ def _echo_outputs(cell: Any) -> None:
     sys.stderr.flush()
 
 
+def _capped_client_class() -> Any:
+    """NotebookClient that stops storing cell outputs past a byte budget for the whole run.
+
+    nbclient keeps every output message in memory; a cell printing without end would
+    grow the driver until the memory limit killed it, and the echoed stream would carry
+    megabytes. Past the budget one visible marker is stored and the rest is dropped.
+    """
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_output
+
+    class CappedClient(NotebookClient):  # type: ignore[misc]
+        output_limit_bytes = 1024 * 1024
+        output_bytes = 0
+        truncated = False
+
+        def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None,
+                   cell_index: int) -> Any:
+            if msg.get("msg_type") in ("stream", "display_data", "execute_result", "error"):
+                self.output_bytes += len(json.dumps(msg.get("content", {}), default=repr))
+                if self.output_bytes > self.output_limit_bytes:
+                    if not self.truncated:
+                        self.truncated = True
+                        marker = TRUNCATION_MARKER.format(limit=self.output_limit_bytes)
+                        outs.append(new_output("stream", name="stdout", text=marker))
+                    return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    return CappedClient
+
+
+class _KernelCells:
+    """Cells in a Jupyter kernel through nbclient (the `executor = "kernel"` path)."""
+
+    def __init__(self, notebook: Any, config: dict[str, Any], config_path: str) -> None:
+        import nbformat
+
+        self.notebook = notebook
+        self.client = _capped_client_class()(
+            notebook, timeout=None, startup_timeout=120, kernel_name="python3",
+            allow_errors=False, resources={"metadata": {"path": config["workdir"]}})
+        self.client.output_limit_bytes = int(config.get("output_limit_bytes", 1024 * 1024))
+        quoted = json.dumps(config_path)
+        setup = nbformat.v4.new_code_cell(
+            f"import grader.runner.bootstrap as __grader_bootstrap__\n"
+            f"__grader_bootstrap__.install_in_kernel({quoted})")
+        self.finish_cell = nbformat.v4.new_code_cell(
+            f"__grader_bootstrap__.finalize(get_ipython().user_ns, {quoted})")
+        # nbclient stores each executed cell back at its index: give ours their own slots.
+        notebook.cells += [setup, self.finish_cell]
+        self.setup_index, self.finish_index = len(notebook.cells) - 2, len(notebook.cells) - 1
+        self.workdir = config["workdir"]
+
+    def __enter__(self) -> _KernelCells:
+        from nbclient.exceptions import CellExecutionError
+
+        self._context = self.client.setup_kernel(cwd=self.workdir)
+        self._context.__enter__()
+        try:
+            self.client.execute_cell(self.notebook.cells[self.setup_index], self.setup_index)
+        except CellExecutionError as exc:
+            raise RuntimeError(f"grader bootstrap failed in the kernel: {exc}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._context.__exit__(*exc)
+
+    def run(self, index: int) -> dict[str, Any]:
+        from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+        cell = self.notebook.cells[index]
+        try:
+            self.client.execute_cell(cell, index)
+            return {"ok": True}
+        except CellExecutionError as exc:
+            return {"ok": False, "ename": exc.ename or "Error", "evalue": exc.evalue or ""}
+        except DeadKernelError:
+            raise DeadShell("the kernel died") from None
+        finally:
+            _echo_outputs(cell)
+
+    def finish(self) -> None:
+        from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+        try:
+            self.client.execute_cell(self.finish_cell, self.finish_index)
+        except (CellExecutionError, DeadKernelError) as exc:
+            print(f"grader: finishing step failed: {exc}", file=sys.stderr)
+        _echo_outputs(self.finish_cell)
+
+
+class _ShellCells:
+    """Cells in an IPython shell in a child process (the default: no kernel start-up)."""
+
+    def __init__(self, notebook: Any, config: dict[str, Any], config_path: str) -> None:
+        self.notebook, self.config_path, self.workdir = notebook, config_path, config["workdir"]
+
+    def __enter__(self) -> _ShellCells:
+        self.shell = ShellClient(self.config_path, self.workdir)
+        quoted = json.dumps(self.config_path)
+        reply = self.shell.run(f"import grader.runner.bootstrap as __grader_bootstrap__\n"
+                               f"__grader_bootstrap__.install_in_kernel({quoted})")
+        if not reply["ok"]:
+            raise RuntimeError(f"grader bootstrap failed in the shell: {reply}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shell.close()
+
+    def run(self, index: int) -> dict[str, Any]:
+        return self.shell.run(self.notebook.cells[index].source)
+
+    def finish(self) -> None:
+        quoted = json.dumps(self.config_path)
+        try:
+            reply = self.shell.run(
+                f"__grader_bootstrap__.finalize(get_ipython().user_ns, {quoted})")
+        except DeadShell as exc:
+            reply = {"ok": False, "evalue": str(exc)}
+        if not reply["ok"]:
+            print(f"grader: finishing step failed: {reply.get('evalue')}", file=sys.stderr)
+
+
 def run_notebook(config_path: str) -> dict[str, Any]:
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     # The driver never imports TensorFlow (bootstrap does): only the kernel needs it.
     config = json.loads(Path(config_path).read_text())
@@ -99,39 +221,16 @@ def run_notebook(config_path: str) -> dict[str, Any]:
                   and c.source.strip()]
     execution: dict[str, Any] = {"kind": "notebook", "ran_to_end": False, "error": None,
                                  "kernel_died": False, "code_cells": len(code_cells),
-                                 "cells_run": 0}
+                                 "cells_run": 0,
+                                 "executor": config.get("executor", "shell")}
     _write_execution(config, execution)
-    client = NotebookClient(notebook, timeout=None, startup_timeout=120,
-                            kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": config["workdir"]}})
-    quoted = json.dumps(config_path)
-    setup = nbformat.v4.new_code_cell(
-        f"import grader.runner.bootstrap as __grader_bootstrap__\n"
-        f"__grader_bootstrap__.install_in_kernel({quoted})")
-    finish = nbformat.v4.new_code_cell(
-        f"__grader_bootstrap__.finalize(get_ipython().user_ns, {quoted})")
-    # nbclient stores each executed cell back at its index: give ours their own slots.
-    notebook.cells += [setup, finish]
-    setup_index, finish_index = len(notebook.cells) - 2, len(notebook.cells) - 1
-    with client.setup_kernel(cwd=config["workdir"]):
-        try:
-            client.execute_cell(setup, setup_index)
-        except CellExecutionError as exc:
-            raise RuntimeError(f"grader bootstrap failed in the kernel: {exc}") from None
+    cells_class = _KernelCells if execution["executor"] == "kernel" else _ShellCells
+    with cells_class(notebook, config, config_path) as cells:
         for position, index in enumerate(code_cells):
-            cell = notebook.cells[index]
             started = time.monotonic()
             try:
-                client.execute_cell(cell, index)
-            except CellExecutionError as exc:
-                _echo_outputs(cell)
-                execution["cells_run"] += 1
-                # numbered as the student counts: code cells, from 1
-                execution["error"] = _error_summary(exc.ename or "Error", exc.evalue or "",
-                                                    position + 1)
-                break
-            except DeadKernelError:
-                _echo_outputs(cell)
+                reply = cells.run(index)
+            except DeadShell:
                 execution["cells_run"] += 1
                 execution["kernel_died"] = True
                 execution["kernel_died_in_cell"] = position + 1
@@ -143,17 +242,17 @@ def run_notebook(config_path: str) -> dict[str, Any]:
                         position + 1)
                 break
             execution["cells_run"] += 1
+            if not reply["ok"]:
+                # numbered as the student counts: code cells, from 1
+                execution["error"] = _error_summary(reply.get("ename", "Error"),
+                                                    reply.get("evalue", ""), position + 1)
+                break
             execution.setdefault("cell_seconds", []).append(round(time.monotonic()
                                                                    - started, 3))
-            _echo_outputs(cell)
             _write_execution(config, execution)
         else:
             execution["ran_to_end"] = True
         _write_execution(config, execution)
         if execution["ran_to_end"] and not execution["kernel_died"]:
-            try:
-                client.execute_cell(finish, finish_index)
-            except (CellExecutionError, DeadKernelError) as exc:
-                print(f"grader: finishing step failed: {exc}", file=sys.stderr)
-            _echo_outputs(finish)
+            cells.finish()
     return execution

@@ -18,12 +18,17 @@ from grader.runner import callbacks as grader_callbacks
 from grader.runner.compat import AliasLogs, drop_keras2_args
 from grader.runner.recorder import current, plain
 
+LONG_EPOCHS = "repeat"  # the spec's [training] long_epochs: "repeat" or "one_pass"
 
-def install() -> None:
+
+def install(long_epochs: str = "repeat") -> None:
+    global LONG_EPOCHS
     import keras
     from keras.src.legacy.preprocessing.image import ImageDataGenerator
 
+    LONG_EPOCHS = long_epochs
     _patch_image_data_generator(ImageDataGenerator)
+    _patch_rescaling(keras)
     _patch_dataset_from_directory(keras)
     _patch_compile(keras)
     _patch_fit(keras)
@@ -123,6 +128,27 @@ def _patch_dataset_from_directory(keras: Any) -> None:
             module.image_dataset_from_directory = image_dataset_from_directory
 
 
+def _patch_rescaling(keras: Any) -> None:
+    """Record Rescaling layers (2024: a dataset's pixels are rescaled by mapping a Rescaling
+    layer over it, outside the model, so only the run can say it happened). Recorded at
+    the first call, not in __init__: Keras reads __init__'s argument spec for configs."""
+    cls = keras.layers.Rescaling
+    original_call = cls.call
+
+    @functools.wraps(original_call)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(self, "_grader_recorded", False):
+            self._grader_recorded = True
+            recorder = current()
+            recorder.data.setdefault("rescalings", []).append({
+                "scale": plain(getattr(self, "scale", None)),
+                "offset": plain(getattr(self, "offset", None))})
+            recorder.flush()
+        return original_call(self, *args, **kwargs)
+
+    cls.call = call
+
+
 def _name_of(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
@@ -184,6 +210,7 @@ def _patch_fit(keras: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
         arguments = bound.arguments
         x = arguments.get("x")
+        validation = arguments.get("validation_data")
         given = arguments.get("callbacks") or []
         # Keras flattens what it is given: a single callback, not in a list, is accepted.
         user_callbacks = list(given) if isinstance(given, list | tuple) else [given]
@@ -193,7 +220,9 @@ def _patch_fit(keras: Any) -> None:
             "steps_per_epoch": plain(arguments.get("steps_per_epoch")),
             "batch_size": plain(arguments.get("batch_size")),
             "train_flow_id": getattr(x, "_grader_flow_id", None),
-            "has_validation": arguments.get("validation_data") is not None,
+            "has_validation": validation is not None,
+            "validation_flow_id": getattr(validation, "_grader_flow_id", None),
+            "validation_steps": plain(arguments.get("validation_steps")),
             "callbacks": [type(cb).__name__ for cb in user_callbacks],
             "epochs": [],
             "stopped_by": None,
@@ -202,7 +231,14 @@ def _patch_fit(keras: Any) -> None:
         }
         recorder.data["fits"].append(entry)
         recorder.flush()
-        arguments["x"] = _repeat_if_short(x, arguments.get("steps_per_epoch"))
+        if LONG_EPOCHS == "one_pass":
+            _one_pass(arguments, "x", "steps_per_epoch")
+            _one_pass(arguments, "validation_data", "validation_steps")
+        else:
+            arguments["x"] = _repeat_if_short(x, arguments.get("steps_per_epoch"))
+            if isinstance(arguments.get("validation_steps"), int):
+                arguments["validation_data"] = _repeat_if_short(
+                    validation, arguments.get("validation_steps"))
         for callback in user_callbacks:
             grader_callbacks.watch_stop_training(callback, self, entry)
         arguments["callbacks"] = user_callbacks + [grader_callbacks.FitRecorder(entry,
@@ -250,6 +286,23 @@ def _repeat_if_short(x: Any, steps_per_epoch: Any) -> Any:
             x.on_epoch_end()
 
     return endless()
+
+
+def _one_pass(arguments: dict[str, Any], data_key: str, steps_key: str) -> None:
+    """Steps beyond one pass over a smaller stand-in data set are capped at one pass.
+
+    The lessons ask for steps_per_epoch=8 batches of 128 because that is one pass over the
+    real 1,027 images; on the grader's smaller set one pass is what an epoch meant.
+    """
+    from keras.src.legacy.preprocessing.image import Iterator
+
+    data, steps = arguments.get(data_key), arguments.get(steps_key)
+    if not isinstance(data, Iterator) or not isinstance(steps, int) or len(data) == 0 \
+            or steps <= len(data):
+        return
+    arguments[steps_key] = len(data)
+    current().note(f"{steps_key}={steps} > {len(data)} batch(es) in one pass over the "
+                   f"grader's smaller data set: capped at one pass per epoch")
 
 
 def save_model(model: Any) -> None:

@@ -1,0 +1,132 @@
+"""What the benchmarks share: the data set, the thread settings, timing, and a sampler of
+the resident memory of a process tree (read from /proc, so no extra dependency)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "reference" / "happy_or_sad" / "solution.py"
+NOTEBOOK = ROOT / "reference" / "happy_or_sad" / "solution.ipynb"
+GRADER = str(Path(sys.executable).with_name("grader"))
+
+
+def setting() -> tuple[object, object, dict[str, str]]:
+    """The spec, its data, and the environment both sides run with (same threads)."""
+    sys.path.insert(0, str(ROOT))
+    from grader import datasource, exercise
+
+    spec = exercise.load("happy-or-sad")
+    data = datasource.resolve(spec)
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(spec.intra_op_threads),
+           "TF_NUM_INTEROP_THREADS": str(spec.inter_op_threads), "PYTHONHASHSEED": "0",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return spec, data, env
+
+
+def stage_bare(train_zip: Path) -> None:
+    """The course paths the bare scripts read, extracted once so that two bare scripts
+    running at once never race on the extraction."""
+    shutil.copyfile(train_zip, "/tmp/happy-or-sad.zip")
+    shutil.rmtree("/tmp/h-or-s", ignore_errors=True)
+    with zipfile.ZipFile(train_zip) as archive:
+        archive.extractall("/tmp/h-or-s")
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def notebook_as_script(notebook: Path, target: Path) -> Path:
+    """The notebook's code cells as one script: what `python` runs 'bare'. Shell escapes
+    (`!wget …`, with their continuation lines) and magics (`%matplotlib`) are left out:
+    bare Python cannot run them, and the data they fetch is already staged."""
+    import nbformat
+
+    lines: list[str] = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        continued = False
+        for line in cell.source.splitlines():
+            dropped = continued or line.lstrip().startswith(("!", "%"))
+            continued = dropped and line.rstrip().endswith("\\")
+            if not dropped:
+                lines.append(line)
+        lines.append("")
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def make_class(folder: Path, count: int) -> Path:
+    """`count` students who all hand in the reference (each file a little different)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        (folder / f"student{index:02d}.py").write_text(
+            f"# student {index}\n" + SOLUTION.read_text())
+    return folder
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid → (parent pid, resident bytes)."""
+    table = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(entry)] = (int(stat[1]), int(stat[21]) * page)
+    return table
+
+
+def _subtree(pid: int, table: dict[int, tuple[int, int]],
+             children: dict[int, list[int]]) -> int:
+    return table.get(pid, (0, 0))[1] + sum(_subtree(c, table, children)
+                                           for c in children.get(pid, []))
+
+
+class TreeMemory:
+    """Samples the resident memory of a process and its descendants every `period`: the
+    peak of the whole tree, and the peak of each child's subtree (a batch worker with its
+    sandbox, kernel and scorer)."""
+
+    def __init__(self, root: int, period: float = 0.1) -> None:
+        self.root, self.period = root, period
+        self.peak_total = 0
+        self.peak_per_child: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            table = _process_table()
+            children: dict[int, list[int]] = {}
+            for pid, (parent, _) in table.items():
+                children.setdefault(parent, []).append(pid)
+
+            self.peak_total = max(self.peak_total, _subtree(self.root, table, children))
+            for child in children.get(self.root, []):
+                self.peak_per_child[child] = max(self.peak_per_child.get(child, 0),
+                                                 _subtree(child, table, children))
+            time.sleep(self.period)

@@ -1,0 +1,50 @@
+"""The red-team batch as a fixture: graded once per session, asserted on by test_redteam.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from redteam import (
+    LAMBDA_MARKER,
+    SECRET_ENV,
+    SUBMISSIONS,
+    Batch,
+    _generated,
+    _host_secret,
+    _private_data,
+)
+
+from grader import exercise, sandbox
+from grader.batch import grade_folder
+from grader.grade import GradeOptions
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
+    if not sandbox.bubblewrap_works():
+        pytest.skip("the red-team suite needs bubblewrap (see tests/test_sandbox.py for "
+                    "the fallback)")
+    root = tmp_path_factory.mktemp("redteam")
+    spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=30,
+                               memory_mb=1536, max_processes=128, disk_mb=256,
+                               file_size_mb=64, output_limit_bytes=256 * 1024)
+    data, canary = _private_data(root, spec)
+    folder = root / "submissions"
+    shutil.copytree(SUBMISSIONS, folder)
+    _generated(folder)
+    out_dir = root / "out"
+    LAMBDA_MARKER.unlink(missing_ok=True)
+    env_secret = f"env-secret-{secrets.token_hex(12)}"
+    os.environ[SECRET_ENV] = env_secret
+    try:
+        graded = grade_folder(folder, spec, data, out_dir, GradeOptions())
+    finally:
+        os.environ.pop(SECRET_ENV, None)
+    yield Batch({r.student: r for r in graded}, out_dir, folder, data.hidden_dir, canary,
+                env_secret, _host_secret())
+    LAMBDA_MARKER.unlink(missing_ok=True)

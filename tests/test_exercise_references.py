@@ -1,0 +1,92 @@
+"""Each exercise added for the week has a reference solution that scores full marks.
+
+One grading per exercise, shared by the tests through a session fixture (about 2 minutes
+of training in all on 2 cores: the horse references use batches of 16 for 4 epochs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import datasource, exercise
+from grader.cli import main
+from grader.grade import grade_file
+from grader.result import GradeResult
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCES = {
+    "horse-or-human": "horse_or_human/solution.py",
+    "horse-or-human-validation": "horse_or_human_validation/solution.py",
+    "horse-or-human-150": "horse_or_human_150/solution.py",
+    "happy-or-sad-2022": "happy_or_sad_2022/solution.ipynb",
+    "happy-or-sad-2024": "happy_or_sad_2024/solution.ipynb",
+    "rock-paper-scissors": "rock_paper_scissors/solution.py",
+}
+
+
+@pytest.fixture(scope="session")
+def reference_results() -> dict[str, GradeResult]:
+    return {}
+
+
+def graded(results: dict[str, GradeResult], name: str) -> GradeResult:
+    if name not in results:
+        spec = exercise.load(name)
+        results[name] = grade_file(ROOT / "reference" / REFERENCES[name], spec,
+                                   datasource.resolve(spec))
+    return results[name]
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_reference_scores_full_marks(reference_results: dict[str, GradeResult],
+                                     name: str) -> None:
+    result = graded(reference_results, name)
+    lost = {c.id: c.message for c in result.checks if c.score < c.max_score}
+    assert result.status == "graded", result.error
+    assert result.score == result.max_score == 100, lost
+
+
+def test_lesson_3_reference_records_validation(reference_results: dict[str, GradeResult]
+                                               ) -> None:
+    result = graded(reference_results, "horse-or-human-validation")
+    checks = {c.id: c for c in result.checks}
+    assert checks["validation_generator"].status == "passed"
+    assert "/tmp/validation-horse-or-human/" in checks["validation_generator"].message
+    assert checks["validation_accuracy"].status == "passed"
+    assert checks["train_validation_gap"].max_score == 0
+    assert all("val_accuracy" in epoch for epoch in result.details["epochs"])
+
+
+def test_2024_reference_runs_without_the_course_unittests(
+        reference_results: dict[str, GradeResult]) -> None:
+    result = graded(reference_results, "happy-or-sad-2024")
+    checks = {c.id: c for c in result.checks}
+    assert checks["runs"].status == "passed", checks["runs"].message
+    assert any("unittests" in note and "not public" in note for note in result.compat_notes)
+    assert "skipped (the course's unittests module is not public" in result.stdout_tail
+    for check_id in ("dataset_directory", "dataset_image_size", "dataset_label_mode",
+                     "dataset_rescaling", "callback_stop"):
+        assert checks[check_id].status == "passed", checks[check_id].message
+
+
+def test_self_check_scores_on_the_public_split(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    reference = ROOT / "reference" / REFERENCES["horse-or-human-150"]
+    assert main(["check", str(reference), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "scored on the public split" in out and "every check passed" in out
+    text = (tmp_path / "solution" / "result.json").read_text()
+    result = GradeResult.from_json(text)
+    hidden = next(c for c in result.checks if c.id == "hidden_accuracy")
+    assert "of 64 hidden images" in hidden.message  # the 64 public images, not the 100 hidden
+    assert any("self-check" in note for note in result.notes)
+
+
+def test_2024_is_scored_with_the_rescaling_it_trained_with(
+        reference_results: dict[str, GradeResult]) -> None:
+    result = graded(reference_results, "happy-or-sad-2024")
+    assert result.details["evaluated_at"]["rescale"] == pytest.approx(1 / 255)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,16 +26,8 @@ from common import GRADER, TreeMemory, make_class, setting, stage_bare
 GB = 1024 ** 3
 
 
-def _cpu_seconds() -> float:
-    """CPU time of every finished descendant (each process's children are waited for by
-    their parent, so sandboxes, kernels and scorers are included)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def bare_batch(folder: Path, jobs: int, env: dict[str, str]) -> tuple[float, int, float]:
     files = "\n".join(str(p) for p in sorted(folder.glob("*.py")))
-    cpu = _cpu_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(["xargs", "-P", str(jobs), "-n", "1", sys.executable],
                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -45,13 +36,12 @@ def bare_batch(folder: Path, jobs: int, env: dict[str, str]) -> tuple[float, int
         process.communicate(files.encode())
     if process.returncode != 0:
         raise SystemExit("a bare script failed")
-    return time.perf_counter() - started, memory.peak_total, _cpu_seconds() - cpu
+    return time.perf_counter() - started, memory.peak_total, memory.cpu_seconds
 
 
 def grader_batch(folder: Path, out: Path, jobs: int,
                  env: dict[str, str]) -> tuple[float, int, int, float]:
     shutil.rmtree(out, ignore_errors=True)
-    cpu = _cpu_seconds()
     started = time.perf_counter()
     process = subprocess.Popen([GRADER, "batch", str(folder), "--out", str(out), "--jobs",
                                 str(jobs), "--quiet"], stdout=subprocess.DEVNULL,
@@ -65,7 +55,7 @@ def grader_batch(folder: Path, out: Path, jobs: int,
     if len(scores) != len(list(folder.glob("*.py"))) or min(scores) != 100:
         raise SystemExit(f"not every reference copy scored full marks: {scores}")
     per_worker = max(memory.peak_per_child.values(), default=0)
-    return seconds, memory.peak_total, per_worker, _cpu_seconds() - cpu
+    return seconds, memory.peak_total, per_worker, memory.cpu_seconds
 
 
 def main() -> int:

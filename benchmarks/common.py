@@ -77,10 +77,11 @@ def make_class(folder: Path, count: int) -> Path:
     return folder
 
 
-def _process_table() -> dict[int, tuple[int, int]]:
-    """pid → (parent pid, resident bytes)."""
+def _process_table() -> dict[int, tuple[int, int, float]]:
+    """pid → (parent pid, resident bytes, CPU seconds so far)."""
     table = {}
     page = os.sysconf("SC_PAGE_SIZE")
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -88,25 +89,36 @@ def _process_table() -> dict[int, tuple[int, int]]:
             stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        table[int(entry)] = (int(stat[1]), int(stat[21]) * page)
+        table[int(entry)] = (int(stat[1]), int(stat[21]) * page,
+                             (int(stat[11]) + int(stat[12])) / tick)
     return table
 
 
-def _subtree(pid: int, table: dict[int, tuple[int, int]],
+def _subtree(pid: int, table: dict[int, tuple[int, int, float]],
              children: dict[int, list[int]]) -> int:
-    return table.get(pid, (0, 0))[1] + sum(_subtree(c, table, children)
-                                           for c in children.get(pid, []))
+    return table.get(pid, (0, 0, 0.0))[1] + sum(_subtree(c, table, children)
+                                                for c in children.get(pid, []))
+
+
+def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    found = [pid]
+    for child in children.get(pid, []):
+        found += _descendants(child, children)
+    return found
 
 
 class TreeMemory:
-    """Samples the resident memory of a process and its descendants every `period`: the
-    peak of the whole tree, and the peak of each child's subtree (a batch worker with its
-    sandbox, kernel and scorer)."""
+    """Samples a process and its descendants every `period`: the peak resident memory of
+    the whole tree and of each child's subtree (a batch worker with its sandbox, shell and
+    training), and the CPU time of every process seen (its last sample: a process living
+    under one period is missed, which the long-lived ones that matter are not)."""
 
     def __init__(self, root: int, period: float = 0.1) -> None:
         self.root, self.period = root, period
         self.peak_total = 0
         self.peak_per_child: dict[int, int] = {}
+        self.cpu_by_pid: dict[int, float] = {}
+        self._failure: Exception | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -117,16 +129,31 @@ class TreeMemory:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        if self._failure is not None:  # a benchmark must not print figures it never took
+            raise RuntimeError("the /proc sampler failed") from self._failure
 
     def _sample(self) -> None:
+        try:
+            self._sample_until_stopped()
+        except Exception as exc:  # noqa: BLE001 - re-raised in the benchmark's thread
+            self._failure = exc
+
+    def _sample_until_stopped(self) -> None:
         while not self._stop.is_set():
             table = _process_table()
             children: dict[int, list[int]] = {}
-            for pid, (parent, _) in table.items():
+            for pid, (parent, *_) in table.items():
                 children.setdefault(parent, []).append(pid)
 
             self.peak_total = max(self.peak_total, _subtree(self.root, table, children))
+            for pid in _descendants(self.root, children):
+                if pid in table:
+                    self.cpu_by_pid[pid] = max(self.cpu_by_pid.get(pid, 0.0), table[pid][2])
             for child in children.get(self.root, []):
                 self.peak_per_child[child] = max(self.peak_per_child.get(child, 0),
                                                  _subtree(child, table, children))
             time.sleep(self.period)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_by_pid.values())

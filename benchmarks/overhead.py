@@ -23,14 +23,15 @@ from common import GRADER, NOTEBOOK, SOLUTION, notebook_as_script, setting, stag
 
 
 def measure(label: str, submission: Path, bare_script: Path, repeats: int,
-            env: dict[str, str], train_zip: Path) -> bool:
+            env: dict[str, str], train_zip: Path, extra: list[str]) -> bool:
     bare, graded, breakdown = [], [], []
     out = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
     for _ in range(repeats):
         stage_bare(train_zip)
         shutil.rmtree("/tmp/h-or-s", ignore_errors=True)  # as the course code expects
         bare.append(timed([sys.executable, str(bare_script)], env, cwd=out))
-        graded.append(timed([GRADER, "grade", str(submission), "--out", str(out)], env))
+        graded.append(timed([GRADER, "grade", str(submission), "--exercise", "happy-or-sad",
+                             "--out", str(out), *extra], env))
         result = json.loads((out / submission.stem / "result.json").read_text())
         if result["score"] != result["max_score"]:  # a fast wrong grade is no benchmark
             print(f"{label}: the reference did not score full marks: {result['checks']}")
@@ -53,12 +54,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=("module", "notebook"))
+    parser.add_argument("--kernel", action="store_true",
+                        help="notebooks in a Jupyter kernel (the path before the shell)")
     args = parser.parse_args()
     _, data, env = setting()
     scratch = Path(tempfile.mkdtemp(prefix="bench-bare-"))
     cases = {"module": (SOLUTION, SOLUTION),
              "notebook": (NOTEBOOK, notebook_as_script(NOTEBOOK, scratch / "notebook.py"))}
-    ok = all(measure(label, submission, bare, args.repeats, env, data.train_zip)
+    extra = ["--kernel"] if args.kernel else []
+    ok = all(measure(label, submission, bare, args.repeats, env, data.train_zip, extra)
              for label, (submission, bare) in cases.items()
              if args.only in (None, label))
     shutil.rmtree(scratch, ignore_errors=True)

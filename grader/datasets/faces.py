@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,6 @@ SUPERSAMPLE = 2  # draw at 2x and downsample, so edges are anti-aliased like rea
 CLASSES = ("happy", "sad")  # alphabetical, the order flow_from_directory uses
 STYLES = (1, 2)
 HIDDEN_SEED_OFFSET = 1_000_003
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # fixed so the zip bytes only depend on the seed
 
 _SPLIT_CODES = {"train": 0, "hidden": 1}
 RGB = tuple[int, int, int]
@@ -249,19 +247,11 @@ def _style_counts(per_class: int) -> dict[int, int]:
 
 
 def write_zip(train_dir: Path, zip_path: Path) -> None:
-    """Zip ``train_dir``'s class folders as top-level ``happy/`` and ``sad/``.
+    """Zip ``train_dir``'s class folders as top-level ``happy/`` and ``sad/``, reproducibly
+    (sorted entries, fixed timestamp and mode: see drawing.write_zip)."""
+    from grader.datasets import drawing
 
-    Entries are sorted and carry a fixed timestamp and mode so the archive bytes are
-    reproducible.
-    """
-    files = sorted(p for label in CLASSES for p in (train_dir / label).glob("*.png"))
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(f"{path.parent.name}/{path.name}", date_time=ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes())
+    drawing.write_zip(train_dir, CLASSES, zip_path)
 
 
 def make_happy_or_sad(out: Path, seed: int = 0, hidden_seed: int | None = None,

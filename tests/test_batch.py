@@ -147,3 +147,21 @@ def test_results_csv_has_one_row_per_student_of_this_batch(tmp_path: Path, spec,
     _run(folder, spec, data, out)
     rows = (out / "results.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["ada", "bo"]
+
+
+def test_the_cache_follows_the_data_bytes_not_their_times(tmp_path: Path, spec,
+                                                          data) -> None:  # noqa: ANN001
+    import shutil
+
+    from grader.batch import spec_key
+    from grader.datasource import DataPaths
+    from grader.grade import GradeOptions
+
+    copy = DataPaths(tmp_path / "train.zip", tmp_path / "hidden", "copy")
+    shutil.copy(data.train_zip, copy.train_zip)
+    shutil.copytree(data.hidden_dir, copy.hidden_dir)
+    options = GradeOptions()
+    assert spec_key(spec, copy, options) == spec_key(spec, data, options)  # redrawn alike
+    first_image = sorted(p for p in copy.hidden_dir.rglob("*.png"))[0]
+    first_image.write_bytes(first_image.read_bytes() + b"\0")
+    assert spec_key(spec, copy, options) != spec_key(spec, data, options)  # one image swapped

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader import __version__, exports, report
+from grader import __version__, exports, report, sandbox
 from grader import gradebook as gradebooks
 from grader.datasource import DataPaths
 from grader.exercise import ExerciseSpec
@@ -33,6 +33,7 @@ from grader.result import GradeResult
 from grader.scoring_service import ScoringService
 
 CSV_NAME = "results.csv"
+GRADER_FAILURE_NOTE = "grader failure: not cached, retried on the next run"
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,8 @@ def grade_safely(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
     except SandboxRequired:
         raise
     except Exception as exc:  # noqa: BLE001 - recorded as this submission's error
-        result = error_result(path, spec, f"the grader failed on this submission: "
-                                          f"{type(exc).__name__}: {exc}", started)
-        result.notes.append("grader failure: not cached, retried on the next run")
+        return grader_failure(path, student, spec, f"the grader failed on this submission: "
+                                                   f"{type(exc).__name__}: {exc}", started)
     result.student = student
     return result
 
@@ -147,25 +147,25 @@ def _worker_start() -> None:
     sandboxes killed) on SIGTERM, which they also get if the main process dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    _die_with_parent(signal.SIGTERM)
+    sandbox.die_with_parent(signal.SIGTERM)
 
 
 def _raise_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def _die_with_parent(signal_number: int) -> None:
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal_number)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: an orphaned worker finishes its one grading and exits
+def grader_failure(path: Path, student: str, spec: ExerciseSpec, reason: str,
+                   started: float) -> GradeResult:
+    """The grader (not the submission) failed: the student's error, marked so that the
+    gradebook does not cache it and the next run tries again."""
+    result = error_result(path, spec, reason, started)
+    result.student = student
+    result.notes.append(GRADER_FAILURE_NOTE)
+    return result
 
 
 def _is_grader_failure(result: GradeResult) -> bool:
-    return any(n.startswith("grader failure:") for n in result.notes)
+    return GRADER_FAILURE_NOTE in result.notes
 
 
 class _Pool:

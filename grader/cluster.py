@@ -55,14 +55,12 @@ def grade_on_worker(name: str, payload: bytes, student: str, spec: ExerciseSpec,
 def _cluster_failed(entry: Entry, spec: ExerciseSpec, exc: Exception) -> GradeResult:
     import time
 
-    from grader.grade import error_result
+    from grader.batch import grader_failure
 
     assert entry.path is not None
-    result = error_result(entry.path, spec, f"the cluster failed on this submission: "
-                          f"{type(exc).__name__}: {str(exc)[:300]}", time.monotonic())
-    result.student = entry.student
-    result.notes.append("grader failure: not cached, retried on the next run")
-    return result
+    return grader_failure(entry.path, entry.student, spec,
+                          f"the cluster failed on this submission: {type(exc).__name__}: "
+                          f"{str(exc)[:300]}", time.monotonic())
 
 
 def run(address: str, pending: list[tuple[Entry, str | None]], spec: ExerciseSpec,

@@ -160,13 +160,6 @@ def _copy_no_follow(source: Path, target: Path) -> bool:
     return True
 
 
-def _die_with_grader() -> None:
-    """In the scorer before exec: SIGKILL when the grader dies, even by SIGKILL."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
 class GraderTerminated(SystemExit):
     """SIGTERM arrived during a run: unwinds through grade_file's cleanup, exits 143."""
 
@@ -211,7 +204,7 @@ def _start_scorer(spec: ExerciseSpec, data: DataPaths) -> subprocess.Popen[bytes
     return subprocess.Popen([sys.executable, "-m", "grader.scoring", "--serve-one",
                              str(data.hidden_dir), str(data.train_zip), ",".join(spec.classes)],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_grader)
+                            stderr=subprocess.PIPE, env=env, preexec_fn=sandbox.die_with_parent)
 
 
 def _score(scorer: subprocess.Popen[bytes] | None, run_dir: Path, trace: traces.Trace,

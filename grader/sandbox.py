@@ -285,6 +285,14 @@ def _libc() -> Any:
     return ctypes.CDLL(None, use_errno=True)
 
 
+def die_with_parent(signal_number: int = signal.SIGKILL, libc: Any = None) -> None:
+    """PR_SET_PDEATHSIG: this process gets `signal_number` when its parent dies, even by
+    SIGKILL (for preexec_fn and worker initializers). Where prctl does not exist (not
+    Linux) nothing happens: an orphan then finishes its one task and exits."""
+    with contextlib.suppress(OSError, AttributeError):
+        (libc or _libc()).prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
+
+
 def _limits(cpu_seconds: int, cage: MemoryCage | None, limits: RunLimits,
             libc: Any) -> None:
     """In the child before exec: rlimits, the cgroups, and death with the grader."""
@@ -299,7 +307,7 @@ def _limits(cpu_seconds: int, cage: MemoryCage | None, limits: RunLimits,
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
     if cage is not None:
         cage.enter()
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent(signal.SIGKILL, libc)
 
 
 def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,

@@ -152,6 +152,17 @@ def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str
     return result
 
 
+def prewarm(hidden: Path, train_zip: Path, classes: list[str]) -> None:
+    """Decode the images in the common size now, while the submission trains; scoring
+    proper reports any image that cannot be read."""
+    try:
+        for source in (hidden, train_zip):
+            for cls in classes:
+                _pixels(source, cls, (150, 150), 3)
+    except Exception:  # noqa: BLE001 - reported by scoring proper
+        _decoded.clear()
+
+
 def serve_one(argv: list[str]) -> int:
     """Prewarmed mode: import TensorFlow first, then wait for one request on stdin.
 
@@ -161,13 +172,7 @@ def serve_one(argv: list[str]) -> int:
     import keras  # noqa: F401
     import tensorflow  # noqa: F401
 
-    hidden, train_zip, classes = Path(argv[0]), Path(argv[1]), argv[2].split(",")
-    try:  # decode the images in the common size now, while the submission trains
-        for source in (hidden, train_zip):
-            for cls in classes:
-                _pixels(source, cls, (150, 150), 3)
-    except Exception:  # noqa: BLE001 - scoring proper will report any unreadable image
-        _decoded.clear()
+    prewarm(Path(argv[0]), Path(argv[1]), argv[2].split(","))
     line = sys.stdin.readline()
     code = main(json.loads(line)) if line.strip() else 0  # no line: nothing to score
     # The result file is already in place: skip TensorFlow's slow interpreter teardown.

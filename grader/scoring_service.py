@@ -20,7 +20,6 @@ import gc
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from grader.datasource import DataPaths
 from grader.exercise import ExerciseSpec
+from grader.sandbox import die_with_parent
 
 SOCKET_NAME = "scorer.sock"
 MAX_REQUEST_BYTES = 64 * 1024
@@ -57,12 +57,6 @@ def request(socket_path: str, argv: list[str], timeout: float) -> tuple[int, str
         return None
 
 
-def _die_with_parent() -> None:
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
 class ScoringService:
     """The service process, owned by the batch's main process."""
 
@@ -85,7 +79,7 @@ class ScoringService:
              str(self.data.hidden_dir), str(self.data.train_zip), ",".join(self.spec.classes),
              str(ready_write)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=env, pass_fds=(ready_write,), preexec_fn=_die_with_parent)
+            env=env, pass_fds=(ready_write,), preexec_fn=die_with_parent)
         os.close(ready_write)
         with os.fdopen(ready_read, "rb") as ready:  # the socket is bound (not yet warm)
             ready.read(1)
@@ -117,10 +111,7 @@ def serve(socket_path: str, hidden: Path, train_zip: Path, classes: list[str],
     import keras
     import tensorflow  # noqa: F401
 
-    with contextlib.suppress(Exception):  # scoring proper reports unreadable images
-        for source in (hidden, train_zip):
-            for cls in classes:
-                scoring._pixels(source, cls, (150, 150), 3)
+    scoring.prewarm(hidden, train_zip, classes)
     while True:
         connection, _ = server.accept()
         with connection:

@@ -21,7 +21,8 @@ GRADER = str(Path(sys.executable).with_name("grader"))
 def setting() -> tuple[object, object, dict[str, str]]:
     """The spec, its data, and the environment both sides run with (same threads)."""
     sys.path.insert(0, str(ROOT))
-    from grader import datasource, exercise
+    from grader import exercise
+    from grader.exercise import datasource
 
     spec = exercise.load("happy-or-sad")
     data = datasource.resolve(spec)

@@ -20,8 +20,10 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from grader import exercise, report
-from grader.result import GradeResult
+from grader import exercise
+from grader import reports as report
+from grader.results.layout import OutputLayout
+from grader.results.result import GradeResult
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 200 * 1024
@@ -53,12 +55,12 @@ def save_small(png: bytes, path: Path) -> int:
 
 
 def render_site(demo: Path, site: Path, hidden: Path | None) -> list[GradeResult]:
-    expected = report.ExpectedValues.from_spec(exercise.load("happy-or-sad"))
+    spec, layout = exercise.load("happy-or-sad"), OutputLayout(site)
     results = [GradeResult.from_json(p.read_text(encoding="utf-8"))
                for p in sorted(demo.glob("*/result.json"))]
     for result in results:
-        report.write_views(result, site / result.student, expected, hidden)
-    report.write_summary(results, site)
+        report.write_submission(result, layout, spec, hidden)
+    report.write_summary(results, layout)
     return results
 
 

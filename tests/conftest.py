@@ -5,14 +5,22 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import components
 import pytest
 
-from grader import datasource, exercise
-from grader.batch import BatchOptions, grade_batch
+from grader import exercise
+from grader.classwork.batch import BatchOptions, grade_batch
+from grader.exercise import datasource
 from grader.grade import GradeOptions, grade_file
-from grader.result import GradeResult
+from grader.results.result import GradeResult
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def bubblewrap_required() -> None:
+    """For tests of the sandbox itself: skipped without bubblewrap, failed under CI."""
+    components.bubblewrap()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from grader.intake import Intake, collect
-from grader.result import GradeResult
+from grader.classwork.intake import Intake, collect
+from grader.results.result import GradeResult
 
 SAMPLES = Path(__file__).resolve().parent.parent / "submissions" / "happy_or_sad"
 MANIFEST: dict[str, dict] = tomllib.loads((SAMPLES / "manifest.toml").read_text())["samples"]

@@ -1,4 +1,4 @@
-"""grader.batch: the cache, regrades, worker deaths and intake problems, with stand-in
+"""grader.classwork.batch: the cache, regrades, worker deaths and intake problems, with stand-in
 grade functions (no TensorFlow), so each behaviour is tested in seconds. The real
 submissions go through the batch in test_samples.py and test_batch_resume.py."""
 
@@ -9,11 +9,12 @@ import os
 import signal
 from pathlib import Path
 
-from grader import gradebook
-from grader.batch import BatchOptions, grade_batch
+from grader.classwork.batch import BatchOptions, grade_batch
+from grader.classwork.intake import collect
 from grader.exercise import ExerciseSpec
-from grader.intake import collect
-from grader.result import CheckResult, GradeResult
+from grader.results import gradebook
+from grader.results.layout import GRADEBOOK
+from grader.results.result import CheckResult, GradeResult
 
 
 def _stand_in(path: Path, spec: ExerciseSpec, data: object, options: object) -> GradeResult:
@@ -64,7 +65,7 @@ def test_second_run_reuses_every_grade(tmp_path: Path, spec, data) -> None:  # n
     assert (second.graded, second.reused) == (0, 3)
     assert len(_calls(tmp_path)) == 3  # nothing ran again
     assert [r.to_json() for r in second.results] == [r.to_json() for r in first.results]
-    with gradebook.Gradebook(out / gradebook.FILE_NAME) as book:
+    with gradebook.Gradebook(out / GRADEBOOK) as book:
         assert len(book.history()) == 3
 
 
@@ -86,7 +87,7 @@ def test_regrade_grades_everything_and_keeps_history(tmp_path: Path, spec,
     again = _run(folder, spec, data, out, regrade=True, jobs=2)
     assert again.graded == 3 and again.reused == 0
     assert [r.score for r in again.results] == [r.score for r in first.results]
-    with gradebook.Gradebook(out / gradebook.FILE_NAME) as book:
+    with gradebook.Gradebook(out / GRADEBOOK) as book:
         history = book.history()
         assert [h.student for h in history].count("ada") == 2
         assert len(book.latest()) == 3
@@ -133,7 +134,7 @@ def test_intake_problems_become_errors_recorded_once(tmp_path: Path, spec,
     assert "ada.py" in (by_student["ada"].error or "")
     assert by_student["bo"].status == "error"
     assert (out / "bo" / "result.json").exists()
-    with gradebook.Gradebook(out / gradebook.FILE_NAME) as book:
+    with gradebook.Gradebook(out / GRADEBOOK) as book:
         assert len(book.history()) == 2
     assert _calls(tmp_path) == []
 
@@ -153,11 +154,11 @@ def test_the_cache_follows_the_data_bytes_not_their_times(tmp_path: Path, spec,
                                                           data) -> None:  # noqa: ANN001
     import shutil
 
-    from grader.batch import spec_key
-    from grader.datasource import DataPaths
+    from grader.classwork.batch import spec_key
+    from grader.exercise.datasource import DataPaths
     from grader.grade import GradeOptions
 
-    copy = DataPaths(tmp_path / "train.zip", tmp_path / "hidden", "copy")
+    copy = DataPaths(tmp_path / "train.zip", tmp_path / "hidden")
     shutil.copy(data.train_zip, copy.train_zip)
     shutil.copytree(data.hidden_dir, copy.hidden_dir)
     options = GradeOptions()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import gradebook
+from grader.results import gradebook
+from grader.results.layout import GRADEBOOK
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def _alive(pids: set[int]) -> set[int]:
 
 
 def _gradings(out: Path) -> list[gradebook.Grading]:
-    path = out / gradebook.FILE_NAME
+    path = out / GRADEBOOK
     if not path.exists():
         return []
     with gradebook.Gradebook(path) as book:

@@ -8,16 +8,9 @@ import pytest
 from rubric import SPEC, params
 
 from grader.checks.architecture import conv_layers, input_shape, output_layer
-from grader.checks.base import (
-    FAILED,
-    NOT_JUDGED,
-    PARTIAL,
-    PASSED,
-    CheckContext,
-    Layer,
-    Scoring,
-)
-from grader.trace import Epoch, Execution, FitCall, Trace
+from grader.checks.base import FAILED, NOT_JUDGED, PARTIAL, PASSED, CheckContext
+from grader.run.trace import Epoch, Execution, FitCall, Trace
+from grader.scoring.types import Layer, Scoring
 
 
 def layer(cls: str, name: str, units: int | None = None, filters: int | None = None,

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from grader import exercise
-from grader.checks.base import FAILED, NOT_JUDGED, PARTIAL, PASSED, CheckContext, Scoring
+from grader.checks.base import FAILED, NOT_JUDGED, PARTIAL, PASSED, CheckContext
 from grader.checks.hidden import hidden_accuracy
-from grader.trace import Epoch, FitCall, Trace
+from grader.run.trace import Epoch, FitCall, Trace
+from grader.scoring.types import Scoring
 
 SPEC = exercise.load("happy-or-sad")
 TRAINED = Trace(fits=(FitCall(0, 15, 8, 0, (), (Epoch(1, {"accuracy": 1.0}),), None, None,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rubric import SPEC, params
 
-from grader.checks.base import FAILED, NOT_JUDGED, PASSED, CheckContext, Scoring
+from grader.checks.base import FAILED, NOT_JUDGED, PASSED, CheckContext
 from grader.checks.pipeline import (
     generator_class_mode,
     generator_directory,
@@ -15,7 +15,8 @@ from grader.checks.pipeline import (
     generator_target_size,
     loss,
 )
-from grader.trace import CompileCall, Epoch, Execution, FitCall, FlowCall, Generator, Trace
+from grader.run.trace import CompileCall, Epoch, Execution, FitCall, FlowCall, Generator, Trace
+from grader.scoring.types import Scoring
 
 
 def flow(directory: str = "/tmp/h-or-s", *, flow_id: int = 0, generator_id: int = 0,

@@ -9,14 +9,7 @@ import pytest
 from rubric import SPEC, params
 
 from grader import exercise
-from grader.checks.base import (
-    FAILED,
-    NOT_APPLICABLE,
-    NOT_JUDGED,
-    PASSED,
-    CheckContext,
-    Scoring,
-)
+from grader.checks.base import FAILED, NOT_APPLICABLE, NOT_JUDGED, PASSED, CheckContext
 from grader.checks.training import (
     accuracy_not_comparable,
     callback_behaviour,
@@ -25,7 +18,8 @@ from grader.checks.training import (
     returns_accuracy,
     runs,
 )
-from grader.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, FlowCall, Trace
+from grader.run.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, FlowCall, Trace
+from grader.scoring.types import Scoring
 
 ENTRY = "train_happy_sad_model"
 
@@ -141,7 +135,8 @@ def test_stopping_at_the_first_epoch_above_threshold_passes() -> None:
     assert verdict.status == PASSED
     assert verdict.message == ("myCallback stopped training at epoch 4, the first epoch above "
                                "0.999 (limit 15)")
-    assert verdict.found == {"epochs_run": 4, "first_above": 4, "stopped_at": 4}
+    assert verdict.found == {"stopped_by": "myCallback", "epochs_run": 4, "first_above": 4,
+                             "stopped_at": 4}
 
 
 def test_stopping_at_the_limit_epoch_passes() -> None:

@@ -76,8 +76,8 @@ def _fails_on_alice(path: Path, spec, data, options) -> object:  # noqa: ANN001
 
 def test_a_grader_failure_on_one_submission_does_not_stop_the_batch(
         tmp_path: Path, spec, data) -> None:  # noqa: ANN001
-    from grader import batch
-    from grader.intake import collect
+    from grader.classwork import batch
+    from grader.classwork.intake import collect
 
     folder = tmp_path / "class"
     folder.mkdir()

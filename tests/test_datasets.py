@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from grader.datasets import DATASETS, FaceDataset, build, make_happy_or_sad
-from grader.datasets.faces import GENERATOR_VERSION, HIDDEN_SEED_OFFSET
+from grader.exercise.datasets import DATASETS, FaceDataset, build, make_happy_or_sad
+from grader.exercise.datasets.faces import GENERATOR_VERSION, HIDDEN_SEED_OFFSET
 
 SMALL = {"train_per_class": 6, "hidden_per_class": 4}  # keeps the fast tests fast
 
@@ -142,7 +142,7 @@ def test_rejects_negative_seed(tmp_path: Path) -> None:
 
 
 def test_hidden_loader_labels_follow_flow_from_directory(tmp_path: Path) -> None:
-    from grader.datasets.calibrate import load_hidden
+    from grader.exercise.datasets.calibrate import load_hidden
 
     ds = make_happy_or_sad(tmp_path / "d", seed=5, **SMALL)
     x, y = load_hidden(ds.hidden_dir)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.datasets.calibrate import (
+from grader.exercise.datasets.calibrate import (
     MAX_EPOCHS,
     TARGET_HIDDEN_ACCURACY,
     TARGET_SHORT_EPOCH_HIDDEN_ACCURACY,

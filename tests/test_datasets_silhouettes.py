@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from grader.datasets import drawing, hands, horses
+from grader.exercise.datasets import drawing, hands, horses
 
 SMALL = {"train_per_class": 3, "validation_per_class": 2, "hidden_per_class": 2}
 

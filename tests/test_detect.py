@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import choose, detect, exercise
+from grader import exercise
 from grader.cli import main
+from grader.exercise import detect
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCES = {
@@ -86,5 +87,5 @@ def test_a_tie_is_refused_with_the_candidates(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_still_graded_as_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.ipynb"
     bad.write_text("{ not json")
-    chosen = choose.exercise_for(bad)
-    assert chosen.exercise == choose.DEFAULT_EXERCISE and "cannot be read" in chosen.message
+    chosen = detect.exercise_for(bad)
+    assert chosen.exercise == detect.DEFAULT_EXERCISE and "cannot be read" in chosen.message

@@ -8,6 +8,8 @@ import pytest
 
 from grader import exercise
 from grader.checks import REGISTRY
+from grader.errors import SpecError
+from grader.grade import load_exercise
 
 SPEC = Path(exercise.EXERCISES_DIR / "happy_or_sad.toml").read_text()
 
@@ -38,13 +40,13 @@ def test_listed_as_available() -> None:
 def test_bad_specs_are_refused(tmp_path: Path, edit, message: str) -> None:  # noqa: ANN001
     path = tmp_path / "bad.toml"
     path.write_text(edit(SPEC))
-    with pytest.raises(exercise.SpecError) as caught:
-        exercise.load(path)
+    with pytest.raises(SpecError) as caught:
+        load_exercise(path)
     assert message in str(caught.value)
 
 
 def test_unknown_exercise_lists_installed() -> None:
-    with pytest.raises(exercise.SpecError, match="installed: .*happy-or-sad"):
+    with pytest.raises(SpecError, match="installed: .*happy-or-sad"):
         exercise.load("horse-or-zebra")
 
 

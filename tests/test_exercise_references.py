@@ -10,15 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from grader import datasource, exercise
+from grader import exercise
 from grader.cli import main
+from grader.exercise import datasource
 from grader.grade import grade_file
-from grader.result import GradeResult
+from grader.reports import render, write_submission
+from grader.results.layout import OutputLayout
+from grader.results.result import GradeResult
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCES = {
+    "happy-or-sad": "happy_or_sad/solution.py",
     "horse-or-human": "horse_or_human/solution.py",
     "horse-or-human-validation": "horse_or_human_validation/solution.py",
     "horse-or-human-150": "horse_or_human_150/solution.py",
@@ -39,6 +43,26 @@ def graded(results: dict[str, GradeResult], name: str) -> GradeResult:
         results[name] = grade_file(ROOT / "reference" / REFERENCES[name], spec,
                                    datasource.resolve(spec))
     return results[name]
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_the_references_own_report_shows_no_difference(
+        reference_results: dict[str, GradeResult], name: str, tmp_path: Path) -> None:
+    """Graded for real and written the way `grader batch` writes it (from the result in
+    memory); read back from result.json it renders to the very same page."""
+    result = graded(reference_results, name)
+    spec = exercise.load(name)
+    layout = OutputLayout(tmp_path)
+    for view in ("student", "instructor"):
+        write_submission(result, layout, spec)
+        written = (layout.student_report(result.student) if view == "student"
+                   else layout.instructor_report(result.student)).read_text(encoding="utf-8")
+        reloaded = GradeResult.from_json(layout.result(result.student).read_text())
+        assert render(reloaded, view, spec.reference_layers) == written
+        assert spec.reference_layers, f"{name} has no reference layers to compare with"
+        assert '<tr class="diff">' not in written       # no architecture row differs
+        assert '<tr class="same">' in written
+        assert "✘ differs" not in written and "not recorded" not in written
 
 
 @pytest.mark.parametrize("name", list(REFERENCES))

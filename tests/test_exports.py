@@ -1,4 +1,4 @@
-"""grader.exports: Gradescope, PrairieLearn, Coursera payloads, feedback text and results.csv."""
+"""Exports: Gradescope, PrairieLearn, Coursera payloads, feedback text and results.csv."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from grader import exports
-from grader.result import CheckResult, GradeResult
+from grader.results import exports
+from grader.results.result import CheckResult, GradeResult
 
 HIDDEN_MESSAGE = "hidden accuracy 0.8125 on 80 unseen images"
 LOSS_HINT = "two classes and one sigmoid output call for loss='binary_crossentropy'"

@@ -7,11 +7,12 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import components
 import nbformat
 import pytest
 
 from grader.grade import GradeOptions, grade_file
-from grader.result import GradeResult
+from grader.results.result import GradeResult
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "happy_or_sad"
 pytestmark = pytest.mark.slow
@@ -61,6 +62,8 @@ def test_grading_twice_gives_identical_scores_and_metrics(
 
 
 def test_sandbox_is_recorded(graded: dict[str, GradeResult]) -> None:
+    components.bubblewrap()
+    assert graded["module"].sandbox == graded["notebook"].sandbox == "bubblewrap"
     assert graded["notebook_no_sandbox"].sandbox == "none"
     assert any("WITHOUT a sandbox" in n for n in graded["notebook_no_sandbox"].notes)
     assert graded["notebook"].metrics == graded["notebook_no_sandbox"].metrics

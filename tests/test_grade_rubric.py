@@ -6,20 +6,11 @@ import dataclasses
 
 from grader import exercise
 from grader.checks import REGISTRY
-from grader.checks.base import (
-    FAILED,
-    NOT_APPLICABLE,
-    NOT_JUDGED,
-    PARTIAL,
-    PASSED,
-    CheckContext,
-    Layer,
-    Scoring,
-)
+from grader.checks.base import FAILED, NOT_APPLICABLE, NOT_JUDGED, PARTIAL, PASSED, CheckContext
 from grader.exercise import RubricItem
 from grader.grade import run_rubric
-from grader.result import CheckResult
-from grader.trace import (
+from grader.results.result import CheckResult
+from grader.run.trace import (
     CallbackTest,
     CompileCall,
     EntryPoint,
@@ -30,6 +21,7 @@ from grader.trace import (
     Generator,
     Trace,
 )
+from grader.scoring.types import Layer, Scoring
 
 SPEC = exercise.load("happy-or-sad")
 
@@ -76,14 +68,14 @@ def test_every_check_in_the_spec_is_registered() -> None:
 
 
 def test_one_result_per_rubric_item_in_spec_order_with_the_registered_title() -> None:
-    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished"))
+    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished"))[0]
 
     assert [r.id for r in results] == [item.id for item in SPEC.rubric]
     assert all(r.title == REGISTRY[r.id].title for r in results)
 
 
 def test_a_perfect_submission_scores_every_point_of_the_spec() -> None:
-    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished"))
+    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished"))[0]
 
     assert {r.id: r.status for r in results} == {item.id: PASSED for item in SPEC.rubric}
     assert all(r.passed is True and r.score == r.max_score for r in results)
@@ -93,7 +85,7 @@ def test_a_perfect_submission_scores_every_point_of_the_spec() -> None:
 
 def test_partial_verdicts_score_their_fraction_of_the_points() -> None:
     results = by_id(run_rubric(CheckContext(GOOD_TRACE, good_scoring(SOFTMAX, hidden=0.7),
-                                            SPEC, "finished")))
+                                            SPEC, "finished"))[0])
 
     assert results["output_layer"].status == PARTIAL and results["output_layer"].passed is False
     assert (results["output_layer"].score, results["output_layer"].max_score) == (5.0, 10.0)
@@ -104,7 +96,7 @@ def test_partial_verdicts_score_their_fraction_of_the_points() -> None:
 
 def test_a_failed_check_scores_zero_of_its_points() -> None:
     trace = dataclasses.replace(GOOD_TRACE, compiles=(CompileCall("mse", "Adam", 0.001, None),))
-    results = by_id(run_rubric(CheckContext(trace, good_scoring(), SPEC, "finished")))
+    results = by_id(run_rubric(CheckContext(trace, good_scoring(), SPEC, "finished"))[0])
 
     assert results["loss"].status == FAILED and results["loss"].passed is False
     assert (results["loss"].score, results["loss"].max_score) == (0.0, 5.0)
@@ -113,7 +105,7 @@ def test_a_failed_check_scores_zero_of_its_points() -> None:
 
 def test_not_applicable_is_excluded_and_not_judged_scores_zero_of_its_points() -> None:
     # Nothing ran: no trace at all, no model, and no graded function (cells form).
-    results = by_id(run_rubric(CheckContext(Trace(), Scoring(), SPEC, "finished")))
+    results = by_id(run_rubric(CheckContext(Trace(), Scoring(), SPEC, "finished"))[0])
 
     returns = results["returns_accuracy"]
     assert returns.status == NOT_APPLICABLE and returns.passed is None
@@ -136,7 +128,8 @@ def test_points_and_titles_come_from_the_spec() -> None:
     spec = dataclasses.replace(SPEC, rubric=(
         RubricItem("runs", 3.0, title="It runs"),
         RubricItem("hidden_accuracy", 40.0, {"chance": 0.6, "full_marks_at": 1.0})))
-    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(hidden=0.9), spec, "finished"))
+    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(hidden=0.9), spec,
+                                      "finished"))[0]
 
     assert [(r.id, r.title, r.score, r.max_score) for r in results] == [
         ("runs", "It runs", 3.0, 3.0),

@@ -1,4 +1,4 @@
-"""grader.gradebook: recording gradings in SQLite, the cache, latest grades and history."""
+"""grader.results.gradebook: recording gradings in SQLite, the cache, latest grades and history."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from grader import gradebook
-from grader.gradebook import Gradebook, GradebookError, cache_key
-from grader.result import CheckResult, GradeResult
+from grader.results import gradebook
+from grader.results.gradebook import Gradebook, GradebookError, cache_key
+from grader.results.layout import GRADEBOOK
+from grader.results.result import CheckResult, GradeResult
 
 
 def checks(loss_passed: bool = False) -> list[CheckResult]:
@@ -43,7 +44,7 @@ KEY = cache_key("a" * 64, "spec-1", "0.1.0")
 
 @pytest.fixture
 def book(tmp_path: Path) -> Iterator[Gradebook]:
-    with Gradebook(tmp_path / "out" / gradebook.FILE_NAME) as opened:
+    with Gradebook(tmp_path / "out" / GRADEBOOK) as opened:
         yield opened
 
 
@@ -149,7 +150,7 @@ def test_check_rows_match_the_checks(book: Gradebook) -> None:
 
 
 def test_check_rows_and_seconds_stored_in_sqlite(tmp_path: Path) -> None:
-    path = tmp_path / gradebook.FILE_NAME
+    path = tmp_path / GRADEBOOK
     with Gradebook(path) as book:
         grading_id = book.record(graded(), KEY)
     db = sqlite3.connect(path)
@@ -167,7 +168,7 @@ def test_check_rows_and_seconds_stored_in_sqlite(tmp_path: Path) -> None:
 
 
 def test_reopening_the_file_sees_the_data(tmp_path: Path) -> None:
-    path = tmp_path / "out" / gradebook.FILE_NAME
+    path = tmp_path / "out" / GRADEBOOK
     with Gradebook(path) as book:
         grading_id = book.record(graded(), KEY)
     with Gradebook(path) as again:
@@ -188,7 +189,7 @@ def test_opened_context_manager_uses_the_file_name(tmp_path: Path) -> None:
 
 
 def test_file_that_is_not_sqlite_is_a_gradebook_error(tmp_path: Path) -> None:
-    path = tmp_path / gradebook.FILE_NAME
+    path = tmp_path / GRADEBOOK
     path.write_text("student,score\nada,10\n" * 20)
     with pytest.raises(GradebookError, match="not a usable gradebook"):
         Gradebook(path)
@@ -196,7 +197,7 @@ def test_file_that_is_not_sqlite_is_a_gradebook_error(tmp_path: Path) -> None:
 
 
 def test_other_schema_version_is_a_gradebook_error(tmp_path: Path) -> None:
-    path = tmp_path / gradebook.FILE_NAME
+    path = tmp_path / GRADEBOOK
     with Gradebook(path) as book:
         book.record(graded(), KEY)
     db = sqlite3.connect(path)
@@ -210,7 +211,7 @@ def test_other_schema_version_is_a_gradebook_error(tmp_path: Path) -> None:
 
 
 def test_non_numeric_schema_version_is_a_gradebook_error(tmp_path: Path) -> None:
-    path = tmp_path / gradebook.FILE_NAME
+    path = tmp_path / GRADEBOOK
     db = sqlite3.connect(path)
     with db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -221,7 +222,7 @@ def test_non_numeric_schema_version_is_a_gradebook_error(tmp_path: Path) -> None
 
 
 def test_other_schema_version_is_left_untouched(tmp_path: Path) -> None:
-    path = tmp_path / gradebook.FILE_NAME
+    path = tmp_path / GRADEBOOK
     db = sqlite3.connect(path)
     with db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -240,7 +241,7 @@ def test_other_schema_version_is_left_untouched(tmp_path: Path) -> None:
 
 
 def test_new_gradebook_records_its_schema_version(tmp_path: Path) -> None:
-    path = tmp_path / gradebook.FILE_NAME
+    path = tmp_path / GRADEBOOK
     Gradebook(path).close()
     db = sqlite3.connect(path)
     try:

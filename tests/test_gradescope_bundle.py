@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
-from grader.datasource import DataPaths, default_data_dir
+from grader.exercise.datasource import DataPaths, default_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "submissions" / "happy_or_sad"
@@ -28,16 +28,21 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_bundle_has_the_scripts_and_the_grader_source(bundle: Path) -> None:
+def test_bundle_has_the_scripts_and_the_grader_wheel(bundle: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         for script in ("setup.sh", "run_autograder"):
             mode = archive.getinfo(script).external_attr >> 16
             assert mode & stat.S_IXUSR, f"{script} must be executable"
-    assert {"tf-image-grader/pyproject.toml", "tf-image-grader/grader/cli.py",
-            "tf-image-grader/grader/exercises/happy_or_sad.toml",
-            "tf-image-grader/templates/report.html.j2"} <= names
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        (wheel,) = [n for n in names if n.endswith(".whl")]
+        setup = archive.read("setup.sh").decode()
+        archive.extract(wheel, tmp_path)
+    assert f'pip" install -q "$ROOT/source/{wheel}"' in setup
+    with zipfile.ZipFile(tmp_path / wheel) as built:
+        inside = set(built.namelist())
+    assert {"grader/cli/__init__.py", "grader/exercise/specs/happy_or_sad.toml",
+            "grader/templates/report.html.j2", "grader/runner/contract.py"} <= inside
+    assert not [n for n in inside if "__pycache__" in n or n.endswith(".pyc")]
 
 
 def _autograder(tmp_path: Path, bundle: Path) -> Path:

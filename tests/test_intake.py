@@ -1,4 +1,4 @@
-"""grader.intake: finding each student's submission in a folder, a zip or a roster download."""
+"""Intake: finding each student's submission in a folder, a zip or a roster download."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import intake
-from grader.intake import Entry, IntakeError, collect, safe_id, single_in_folder
+from grader.classwork import intake
+from grader.classwork.intake import Entry, IntakeError, collect, safe_id, single_in_folder
 
 
 def write(path: Path, text: str = "x") -> Path:

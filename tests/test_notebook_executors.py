@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.grade import GradeOptions, grade_file
-from grader.result import GradeResult
+from grader.results.result import GradeResult
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = Path(__file__).resolve().parent.parent / "reference" / "happy_or_sad" / \

@@ -1,11 +1,11 @@
-"""grader.progress: the plain-line mode for logs, the bar for terminals, and quiet."""
+"""grader.cli.progress: the plain-line mode for logs, the bar for terminals, and quiet."""
 
 from __future__ import annotations
 
 import io
 
-from grader import progress
-from grader.result import GradeResult
+from grader.cli import progress
+from grader.results.result import GradeResult
 
 
 def _result(student: str, score: float, status: str = "graded") -> GradeResult:

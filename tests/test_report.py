@@ -1,4 +1,5 @@
-"""grader.report.render: the HTML report of one hand-built GradeResult."""
+"""grader.reports.render: the HTML report of one hand-built GradeResult (reports drawn from
+real gradings: tests/test_exercise_references.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from grader import exercise, report
+from grader import exercise
+from grader import reports as report
 from grader.reports import compare, thumbnails
-from grader.reports.expected import ExpectedValues
-from grader.result import CheckResult, GradeResult
+from grader.results.layout import OutputLayout
+from grader.results.result import CheckResult, GradeResult
 
-EXPECTED = ExpectedValues.from_spec(exercise.load("happy-or-sad"))
+SPEC = exercise.load("happy-or-sad")
+REFERENCE = SPEC.reference_layers
 STATUS_WORDS = {"passed": "passed", "failed": "failed", "partial": "partial",
                 "not_judged": "not judged", "not_applicable": "n/a"}
 
@@ -35,7 +38,7 @@ def metrics(stop_epoch: int | None, limit: int = 15, **extra: Any) -> dict[str, 
             "first_epoch_above_threshold": stop_epoch,
             "stopped_by_callback": "myCallback" if stop_epoch else None,
             "stop_epoch": stop_epoch, "optimizer": "RMSprop", "learning_rate": 0.001,
-            "total_params": 1000, **extra}
+            "total_params": 1000, "accuracy_threshold": 0.999, **extra}
 
 
 def checks() -> list[CheckResult]:
@@ -177,9 +180,10 @@ def test_threshold_line_is_drawn_at_0_999() -> None:
     assert not elements.all("line", "threshold", LOSS)     # no 0.999 line on the loss chart
 
 
-def test_threshold_comes_from_the_expected_values() -> None:
-    expected = ExpectedValues(accuracy_threshold=0.95)
-    elements = parse(report.render(graded([0.5, 0.95, 1.0], 3), expected=expected))
+def test_threshold_comes_from_the_grading_that_used_it() -> None:
+    result = graded([0.5, 0.95, 1.0], 3)
+    result.metrics["accuracy_threshold"] = 0.95
+    elements = parse(report.render(result))
 
     frame = elements.one("rect", "frame", ACC)
     y = number(elements.one("line", "threshold", ACC), "y1")
@@ -256,7 +260,7 @@ def test_submission_strings_are_escaped(view: str) -> None:
                      {"callback": script, "stopped_below": False, "stopped_above": True,
                       "error": image}]})
 
-    html = report.render(result, view, expected=EXPECTED)
+    html = report.render(result, view, REFERENCE)
 
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -320,7 +324,8 @@ def test_hints_are_shown_for_failures_but_not_for_passes() -> None:
 def hidden_result(misclassified: list[str]) -> GradeResult:
     return graded([0.6, 1.0], 2, details={
         "epochs": epochs([0.6, 1.0]), "layers": [],
-        "hidden_confusion": [[55, 5], [3, 57]], "hidden_misclassified": misclassified})
+        "hidden_confusion": [[55, 5], [3, 57]], "hidden_misclassified": misclassified,
+        "classes": ["happy", "sad"]})
 
 
 def hidden_folder(root: Path, names: list[str]) -> Path:
@@ -339,7 +344,7 @@ def test_student_view_never_shows_the_hidden_split(tmp_path: Path) -> None:
     names = ["happy/happy-003.png", "sad/sad-017.png"]
     hidden = hidden_folder(tmp_path / "hidden", names)
 
-    html = report.render(hidden_result(names), "student", EXPECTED, hidden_dir=hidden)
+    html = report.render(hidden_result(names), "student", REFERENCE, hidden_dir=hidden)
 
     assert "data:image" not in html and "<img" not in html
     assert 'class="confusion"' not in html and "happy-003" not in html
@@ -351,7 +356,7 @@ def test_instructor_view_shows_confusion_matrix_and_thumbnails(tmp_path: Path) -
     names = ["happy/happy-003.png", "sad/sad-017.png"]
     hidden = hidden_folder(tmp_path / "hidden", names)
 
-    html = report.render(hidden_result(names), "instructor", EXPECTED, hidden_dir=hidden)
+    html = report.render(hidden_result(names), "instructor", REFERENCE, hidden_dir=hidden)
     elements = parse(html)
 
     cells = re.findall(r'<td class="(?:diag|off)">(\d+)', html)
@@ -373,7 +378,7 @@ def test_thumbnails_are_small_and_capped(tmp_path: Path) -> None:
     data = base64.b64decode(found.shown[0].src.split(",", 1)[1])
     with Image.open(io.BytesIO(data)) as image:
         assert max(image.size) <= thumbnails.THUMBNAIL_PX
-    html = report.render(hidden_result(names), "instructor", EXPECTED, hidden_dir=hidden)
+    html = report.render(hidden_result(names), "instructor", REFERENCE, hidden_dir=hidden)
     assert "and 6 more misclassified image(s) not shown" in html
 
 
@@ -392,38 +397,49 @@ def test_thumbnails_never_leave_the_hidden_folder(tmp_path: Path) -> None:
 
 
 def test_reference_architecture_is_shown_side_by_side_with_differences_marked() -> None:
-    reference = EXPECTED.reference_layers
+    reference = REFERENCE
     layers = [{"cls": r.cls, "name": r.cls.lower(), "activation": r.activation,
                "output_shape": [None, *(r.output_shape or ())], "params": r.params}
               for r in reference if r.cls != "MaxPooling2D"]      # no pooling at all
     result = graded([0.6, 1.0], 2, details={"epochs": [], "layers": layers})
 
-    with_reference = report.render(result, expected=EXPECTED)
+    with_reference = report.render(result, "student", REFERENCE)
     without = report.render(result)
 
     rows = re.findall(r'<tr class="(diff|same)">', with_reference)
     assert len(rows) == len(reference)
     assert rows.count("diff") == 3 and with_reference.count("≠ missing layer") == 3
     assert "Reference" in with_reference and "Reference" not in without
-    assert "<th>Expected</th>" in with_reference and "<th>Expected</th>" not in without
 
 
-def test_settings_are_compared_with_the_expected_values() -> None:
-    result = graded([0.6, 1.0], 2, details={
+def test_settings_show_each_checks_own_finding_and_verdict() -> None:
+    judged = [
+        CheckResult("generator_rescale", "ImageDataGenerator(rescale=1/255)", "passed", True,
+                    5.0, 5.0, "pixels are rescaled", found=1 / 255, expected=1 / 255),
+        CheckResult("generator_directory", "Directory", "failed", False, 0.0, 5.0,
+                    "one class's folder", found="/tmp/h-or-s/happy",
+                    expected="the folder holding happy/ and sad/"),
+        CheckResult("loss", "Loss", "passed", True, 5.0, 5.0, "the right loss for a softmax "
+                    "head", found="sparse_categorical_crossentropy",
+                    expected=["binary_crossentropy"]),
+        CheckResult("input_shape", "Input", "not_judged", None, 0.0, 5.0, "not judged"),
+    ]
+    result = graded([0.6, 1.0], 2, checks=judged, details={
         "epochs": [], "layers": [],
-        "generator": {"rescale": 0.00392156862745098, "kwargs": {"rescale": 0.0039215686}},
-        "flow": {"directory": "/tmp/h-or-s/happy", "target_size": [150, 150],
-                 "batch_size": 10, "class_mode": "binary", "images_found": 0,
-                 "class_indices": {}},
-        "compile": {"loss": "mse", "optimizer": "RMSprop", "learning_rate": 0.001,
-                    "metrics": ["accuracy"]}})
+        "flow": {"directory": "/tmp/h-or-s/happy", "batch_size": 10, "images_found": 40,
+                 "class_indices": {"happy": 0}},
+        "compile": {"loss": "sparse_categorical_crossentropy", "optimizer": "RMSprop",
+                    "learning_rate": 0.001, "metrics": ["accuracy"]}})
 
-    rows = {row.name: row.verdict for row in compare.setting_rows(result, EXPECTED)}
+    rows = {row.name: row for row in compare.setting_rows(result)}
 
-    assert rows["rescale"] == rows["target_size"] == rows["class_mode"] == "matches"
-    assert rows["directory"] == rows["loss"] == "differs"
-    assert rows["input shape"] == "not recorded"
-    assert all(row.verdict == "" for row in compare.setting_rows(result, None))
+    # the verdict is the check's, even where a second look might have judged otherwise
+    assert rows["loss"].verdict == "matches" and rows["loss"].check == "loss"
+    assert rows["rescale"].verdict == "matches"
+    assert rows["directory"].verdict == "differs"
+    assert rows["directory"].expected == "'the folder holding happy/ and sad/'"
+    assert rows["input shape"].verdict == "not recorded"
+    assert rows["batch_size"].verdict == "" and rows["optimizer"].verdict == ""
 
 
 def test_a_timed_out_run_says_what_happened() -> None:
@@ -433,7 +449,7 @@ def test_a_timed_out_run_says_what_happened() -> None:
                     details={"epochs": [], "layers": []})
 
     for view in ("student", "instructor"):
-        html = report.render(result, view, EXPECTED)
+        html = report.render(result, view, REFERENCE)
         assert "Time limit reached." in html and "stopped after the 120 s time limit" in html
         assert "The run was stopped at the time limit after 120 s" in html
         assert "No training epoch was recorded before the time limit" in html
@@ -442,11 +458,13 @@ def test_a_timed_out_run_says_what_happened() -> None:
 def test_instructor_view_shows_limits_and_full_logs() -> None:
     lines = "".join(f"line {i}\n" for i in range(100))
     result = graded([0.6, 1.0], 2, stdout_tail=lines, sandbox="bubblewrap")
+    result.details["limits"] = {"time_seconds": 120, "memory": "4096 MB (cgroup)"}
 
-    instructor = report.render(result, "instructor", EXPECTED)
-    student = report.render(result, "student", EXPECTED)
+    instructor = report.render(result, "instructor", REFERENCE)
+    student = report.render(result, "student", REFERENCE)
 
-    assert "line 0\n" in instructor and "4096 MB" in instructor and "600 s" in instructor
+    assert "line 0\n" in instructor and "4096 MB (cgroup)" in instructor
+    assert "120 s" in instructor  # the limit the grading used, not the spec's default
     assert "line 0\n" not in student and "line 99" in student
     assert "60 earlier lines not shown" in student
 
@@ -461,12 +479,13 @@ def test_pages_forbid_any_request_leaving_the_file() -> None:
     assert not re.search(r'(src|href)="(https?:)?//', html)
 
 
-def test_write_views_writes_both_views_atomically(tmp_path: Path) -> None:
-    paths = report.write_views(graded([0.6, 1.0], 2), tmp_path / "ada", EXPECTED)
+def test_write_submission_writes_the_result_and_both_views(tmp_path: Path) -> None:
+    result = graded([0.6, 1.0], 2)
+    path = report.write_submission(result, OutputLayout(tmp_path), SPEC)
 
-    assert paths == {"student": tmp_path / "ada" / "report.html",
-                     "instructor": tmp_path / "ada" / "instructor.html"}
-    assert "Your report" in paths["student"].read_text(encoding="utf-8")
-    assert "Instructor view" in paths["instructor"].read_text(encoding="utf-8")
-    assert sorted(p.name for p in (tmp_path / "ada").iterdir()) == ["instructor.html",
-                                                                    "report.html"]
+    assert path == tmp_path / "ada" / "report.html"
+    assert "Your report" in path.read_text(encoding="utf-8")
+    assert "Instructor view" in (tmp_path / "ada" / "instructor.html").read_text("utf-8")
+    assert GradeResult.from_json((tmp_path / "ada" / "result.json").read_text()) == result
+    assert sorted(p.name for p in (tmp_path / "ada").iterdir()) == [
+        "instructor.html", "report.html", "result.json"]   # no temporary file left behind

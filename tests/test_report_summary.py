@@ -1,4 +1,4 @@
-"""grader.report.write_summary: the class summary's numbers, links and safety, without a
+"""grader.reports.write_summary: the class summary's numbers, links and safety, without a
 browser (tests/browser/ clicks through the same page in Chromium)."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import report
+from grader import reports as report
 from grader.reports import charts
-from grader.result import CheckResult, GradeResult
+from grader.results.layout import OutputLayout
+from grader.results.result import CheckResult, GradeResult
 
 IDS = ("runs", "loss", "returns_accuracy")
 
@@ -96,10 +97,10 @@ def test_rows_link_to_both_reports_with_quoted_names() -> None:
 
 
 def test_csv_and_other_exports_are_linked() -> None:
-    html = report.render_summary(CLASS, "class results.csv", {"Gradescope JSON": "gs.json"})
+    html = report.render_summary(CLASS, {"Gradescope JSON": "exports/grade scope.json"})
     links = [a["href"] for a in elements(html).having("a", "href")]
 
-    assert "class%20results.csv" in links and "gs.json" in links
+    assert "results.csv" in links and "exports/grade%20scope.json" in links
     assert ">Gradescope JSON</a>" in html
 
 
@@ -121,14 +122,14 @@ def test_student_names_are_escaped_and_only_the_own_script_may_run() -> None:
 
 
 def test_summary_of_no_submissions_still_renders(tmp_path: Path) -> None:
-    path = report.write_summary([], tmp_path)
+    path = report.write_summary([], OutputLayout(tmp_path))
 
     assert path == tmp_path / "index.html"
     assert "0 submissions" in path.read_text(encoding="utf-8")
 
 
 def test_write_summary_writes_index_html_atomically(tmp_path: Path) -> None:
-    path = report.write_summary(CLASS, tmp_path / "out")
+    path = report.write_summary(CLASS, OutputLayout(tmp_path / "out"))
 
     html = path.read_text(encoding="utf-8")
     assert path == tmp_path / "out" / "index.html"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import pytest
 
 from grader.runner import fetch
-from grader.runner.rewrite import ENTRY_DECORATOR, remap_text, transform
+from grader.runner.contract import Downloads, RunConfig
+from grader.runner.rewrite import ENTRY_DECORATOR, transform
 
 URL = "https://storage.googleapis.com/laurencemoroney-blog.appspot.com/happy-or-sad.zip"
 DRIVE_ID = "1NvV6VhmrfU8JDZNoEbwJxwx_6dhyN5bf"
@@ -20,8 +20,12 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     local = tmp_path / "served.zip"
     local.write_bytes(b"PK-fake-zip")
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"downloads": {"urls": {URL: str(local)},
-                                                "gdown_ids": {DRIVE_ID: str(local)}}}))
+    config.write_text(RunConfig(
+        submission="s.py", kind="module", workdir=str(tmp_path), artefacts=str(tmp_path),
+        seed=0, intra_op_threads=1, inter_op_threads=1, entry_function=None,
+        callback_test=(0.998, 0.9995), tmp_remap=None, output_limit_bytes=1 << 20,
+        downloads=Downloads(urls={URL: str(local)}, gdown_ids={DRIVE_ID: str(local)})
+    ).to_json())
     monkeypatch.setenv("GRADER_RUN_CONFIG", str(config))
     monkeypatch.chdir(tmp_path)
     return local
@@ -68,4 +72,3 @@ def test_tmp_paths_are_remapped_only_in_fallback_mode() -> None:
     assert "'/runs/1/tmp/h-or-s'" in out
     assert "/runs/1/tmp/" in out.splitlines()[1]
     assert "'not/tmp/x'" in out and "'/tmpfoo'" in out
-    assert remap_text("wget URL -O /tmp/a.zip", "/r/tmp") == "wget URL -O /r/tmp/a.zip"

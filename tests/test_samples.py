@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from samples import BATCHED, MANIFEST, SAMPLES, grade_of, intake_of
 
-from grader import datasource, exercise, gradebook
-from grader.batch import BatchOptions, grade_batch
-from grader.result import GradeResult
+from grader import exercise
+from grader.classwork.batch import BatchOptions, grade_batch
+from grader.exercise import datasource
+from grader.results import gradebook
+from grader.results.layout import GRADEBOOK
+from grader.results.result import GradeResult
 from grader.submission import SUFFIXES
 
 EXPECTED_CHECKS = [(name, check_id, status) for name, sample in MANIFEST.items()
@@ -64,7 +67,7 @@ def test_a_regrade_of_the_class_with_one_job_gives_identical_grades(
     for result in again.results:
         assert grade_of(result) == grade_of(sample_results[result.submission]), \
             result.student
-    with gradebook.Gradebook(samples_batch_out / gradebook.FILE_NAME) as book:
+    with gradebook.Gradebook(samples_batch_out / GRADEBOOK) as book:
         assert len(book.history()) == 2 * len(BATCHED)  # the first grades stay as history
 
 

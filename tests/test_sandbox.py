@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,12 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import components
 import pytest
 
-from grader import memlimit, sandbox
+from grader.errors import SpecError
+from grader.run import cgroups, sandbox
 
-needs_bubblewrap = pytest.mark.skipif(not sandbox.bubblewrap_works(),
-                                      reason="bubblewrap cannot run here")
+needs_bubblewrap = pytest.mark.usefixtures("bubblewrap_required")
 
 
 def _alive(pid: int) -> bool:
@@ -31,7 +33,8 @@ def _run(run_dir: Path, code: str, *, bubblewrap: bool, limit: float = 30,
     (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
     workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(run_dir)
     env = {"PATH": "/usr/bin:/bin", "HOME": workdir}
-    return sandbox.run(run_dir, [sys.executable, "-c", code], env, workdir, limit, tail,
+    return sandbox.run(run_dir, [sys.executable, "-c", code], env, workdir,
+                       sandbox.RunLimits(time_seconds=limit, output_tail_bytes=tail),
                        bubblewrap)
 
 
@@ -112,9 +115,10 @@ def test_memory_limit_stops_an_endless_allocation(tmp_path: Path, bubblewrap: bo
     workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(tmp_path / "run")
     code = "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))\n"
     outcome = sandbox.run(tmp_path / "run", [sys.executable, "-c", code], {"PATH": "/usr/bin"},
-                          workdir, 60, 4096, bubblewrap, memory_mb=400)
+                          workdir, sandbox.RunLimits(time_seconds=60, memory_mb=400),
+                          bubblewrap)
     if outcome.memory_limit == "none":
-        pytest.skip("no memory cgroup can be created on this machine")
+        components.cgroup("memory")
     assert outcome.status == "out_of_memory"
     assert outcome.message.startswith("the run went over its 400 MB memory limit")
 
@@ -122,12 +126,15 @@ def test_memory_limit_stops_an_endless_allocation(tmp_path: Path, bubblewrap: bo
 # --- Each isolation property, one test each (issue 3) ---------------------------------
 
 
-def _run_limited(run_dir: Path, code: str, limits: sandbox.RunLimits, *, bubblewrap: bool,
-                 limit: float = 30, memory_mb: int | None = None) -> sandbox.RunOutcome:
+def _run_limited(run_dir: Path, code: str, limits: sandbox.RunLimits, *,
+                 bubblewrap: bool) -> sandbox.RunOutcome:
+    """`limits` with the 30 s time limit of these tests unless it sets its own."""
     (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
     workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(run_dir)
+    if limits.time_seconds == sandbox.RunLimits().time_seconds:
+        limits = dataclasses.replace(limits, time_seconds=30)
     return sandbox.run(run_dir, [sys.executable, "-c", code], {"PATH": "/usr/bin:/bin"},
-                       workdir, limit, 4096, bubblewrap, memory_mb, limits=limits)
+                       workdir, limits, bubblewrap)
 
 
 @needs_bubblewrap
@@ -232,8 +239,8 @@ def test_the_process_count_is_limited(tmp_path: Path, bubblewrap: bool) -> None:
             "import os; os._exit(3)\n")
     outcome = _run_limited(tmp_path / "run", code, sandbox.RunLimits(max_processes=40),
                            bubblewrap=bubblewrap)
-    if not memlimit.availability()["pids"] and (os.geteuid() == 0 and not bubblewrap):
-        pytest.skip("no pids cgroup, and RLIMIT_NPROC does not bind root")
+    if not cgroups.availability()["pids"] and (os.geteuid() == 0 and not bubblewrap):
+        components.require(False, "no pids cgroup, and RLIMIT_NPROC does not bind root")
     assert int(outcome.stdout_tail.split()[-1]) < 40, outcome
     assert "process/thread start(s) were refused at the limit of 40" in outcome.message
 
@@ -244,10 +251,11 @@ def test_the_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
     marker = f"{os.getpid()}{int(time.time())}"
     script = tmp_path / "parent.py"
     script.write_text(
-        "import sys\nfrom pathlib import Path\nfrom grader import sandbox\n"
+        "import sys\nfrom pathlib import Path\nfrom grader.run import sandbox\n"
         f"run = Path({str(tmp_path / 'run')!r}); (run / 'tmp').mkdir(parents=True)\n"
         "sandbox.run(run, ['sh', '-c', 'sleep " + marker + " & sleep " + marker + "1'],"
-        " {'PATH': '/usr/bin:/bin'}, sandbox.RUN_ROOT_IN_SANDBOX, 300, 4096, True)\n")
+        " {'PATH': '/usr/bin:/bin'}, sandbox.RUN_ROOT_IN_SANDBOX,"
+        " sandbox.RunLimits(time_seconds=300), True)\n")
     parent = subprocess.Popen([sys.executable, str(script)])
     deadline = time.monotonic() + 30
     while not _processes_with(marker) and time.monotonic() < deadline:
@@ -290,8 +298,7 @@ def test_the_fallback_is_recorded_and_require_sandbox_refuses(
 
 def test_doctor_reports_one_line_per_area(monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from grader import doctor
-    from grader.cli import main
+    from grader.cli import doctor, main
 
     monkeypatch.setattr(doctor, "_tensorflow", lambda: ("tensorflow: stub", True))
     lines = doctor.lines()
@@ -327,5 +334,5 @@ def test_limit_keys_come_from_the_spec_with_defaults(tmp_path: Path) -> None:
             defaults.output_limit_bytes) == (256, 1024, 2048, 1024 * 1024)
     zero = tmp_path / "zero.toml"
     zero.write_text(source.replace("disk_mb = 2048", "disk_mb = 0"))
-    with pytest.raises(exercise.SpecError, match="disk_mb"):
+    with pytest.raises(SpecError, match="disk_mb"):
         exercise.load(zero)

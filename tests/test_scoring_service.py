@@ -1,4 +1,4 @@
-"""grader.scoring_service: one warm scorer for a batch, its protocol, and what a client
+"""grader.scoring.service: one warm scorer for a batch, its protocol, and what a client
 sees when it is gone (grade.py then scores with a one-off scorer)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import scoring_service
-from grader.scoring_service import ScoringService
+from grader.scoring import service as scoring_service
+from grader.scoring.service import ScoringService
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import json
 import zipfile
 from pathlib import Path
 
-from grader import exercise, stage, submission
-from grader.datasource import DataPaths
+from grader import exercise, submission
+from grader.exercise.datasource import DataPaths
+from grader.run import stage
 
 
 def course_zip(path: Path, classes: tuple[str, ...], marker: str) -> Path:
@@ -23,7 +24,7 @@ def prepared(tmp_path: Path, name: str) -> tuple[Path, dict]:
     code = tmp_path / "ada.py"
     code.write_text("print('hi')\n")
     data = DataPaths(course_zip(tmp_path / "train.zip", spec.classes, "train"),
-                     tmp_path / "hidden", "test",
+                     tmp_path / "hidden",
                      course_zip(tmp_path / "valid.zip", spec.classes, "valid"))
     run = tmp_path / "run"
     stage.prepare(run, submission.load(code), spec, data, in_sandbox=True)

@@ -21,7 +21,7 @@ def test_notebook_counts_non_empty_code_cells(tmp_path: Path) -> None:
                                             nbformat.v4.new_code_cell("x = 1"),
                                             nbformat.v4.new_code_cell("   ")])
     submission = load(path)
-    assert (submission.kind, submission.code_cells, submission.student) == ("notebook", 1, "s")
+    assert (submission.kind, submission.code_cell_count, submission.student) == ("notebook", 1, "s")
     assert len(submission.sha256) == 64
 
 

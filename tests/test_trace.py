@@ -1,4 +1,4 @@
-"""grader.trace.load: the run's artefacts read as untrusted data into typed objects.
+"""grader.run.trace.load: the run's artefacts read as untrusted data into typed objects.
 
 Every test writes trace.json / execution.json into a temporary folder, as the runner would
 (or as a hostile or broken run might), and checks what the trusted side ends up seeing.
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from grader import trace as traces
-from grader.trace import CallbackTest, EntryPoint, Epoch, Execution, FlowCall, Generator, Trace
+from grader.run import trace as traces
+from grader.run.trace import CallbackTest, EntryPoint, Epoch, Execution, FlowCall, Generator, Trace
 
 
 def write(folder: Path, trace: Any = None, execution: Any = None) -> Path:

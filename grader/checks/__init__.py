@@ -12,6 +12,7 @@ from grader.checks import (  # noqa: F401 - registers
     training,
     validation,
 )
-from grader.checks.base import REGISTRY, CheckContext, Scoring, Verdict
+from grader.checks.base import REGISTRY, CheckContext, Verdict
+from grader.scoring.types import Scoring
 
 __all__ = ["REGISTRY", "CheckContext", "Scoring", "Verdict"]

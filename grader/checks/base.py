@@ -3,65 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from grader.exercise import ExerciseSpec
-from grader.trace import Trace
+from grader.run.trace import Trace
+from grader.scoring.types import Scoring
 
 PASSED, FAILED, PARTIAL, NOT_JUDGED, NOT_APPLICABLE = (
     "passed", "failed", "partial", "not_judged", "not_applicable")
-
-
-@dataclass(frozen=True)
-class Layer:
-    cls: str
-    name: str
-    units: int | None
-    filters: int | None
-    activation: str | None
-    output_shape: tuple[Any, ...] | None
-    params: int
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """What the trusted scorer measured on the saved model (never the run's own claims)."""
-
-    model_loaded: bool = False
-    model_error: str | None = None
-    input_shape: tuple[Any, ...] | None = None
-    layers: tuple[Layer, ...] = ()
-    total_params: int | None = None
-    hidden_accuracy: float | None = None
-    hidden_images: int = 0
-    hidden_confusion: tuple[tuple[int, ...], ...] = ()
-    hidden_misclassified: tuple[str, ...] = ()
-    train_accuracy: float | None = None
-    evaluation_error: str | None = None
-    evaluated_at: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Scoring:
-        hidden = raw.get("hidden") or {}
-        train = raw.get("train") or {}
-        layers = tuple(Layer(str(r.get("class")), str(r.get("name")), r.get("units"),
-                             r.get("filters"), r.get("activation"),
-                             tuple(r["output_shape"]) if r.get("output_shape") else None,
-                             int(r.get("params") or 0)) for r in raw.get("layers", []))
-        return cls(
-            model_loaded=bool(raw.get("model_loaded")), model_error=raw.get("model_error"),
-            input_shape=tuple(raw["input_shape"]) if raw.get("input_shape") else None,
-            layers=layers, total_params=raw.get("total_params"),
-            hidden_accuracy=hidden.get("accuracy"), hidden_images=hidden.get("images", 0),
-            hidden_confusion=tuple(tuple(r) for r in hidden.get("confusion", [])),
-            hidden_misclassified=tuple(hidden.get("misclassified", [])),
-            train_accuracy=train.get("accuracy"),
-            evaluation_error=raw.get("evaluation_error"),
-            evaluated_at=raw.get("evaluated_at", {}))
-
-    def layers_of(self, *classes: str) -> list[Layer]:
-        return [layer for layer in self.layers if layer.cls in classes]
 
 
 @dataclass(frozen=True)
@@ -76,12 +26,17 @@ class CheckContext:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A check's finding: its status and share of the points, one line saying what was
+    found, a hint for the student, the values compared (shown by the reports, which never
+    compare again), and notes for the result that are not about points."""
+
     status: str
     fraction: float
     message: str
     hint: str = ""
     found: Any = None
     expected: Any = None
+    notes: tuple[str, ...] = ()
 
 
 def passed(message: str, **kw: Any) -> Verdict:
@@ -112,14 +67,18 @@ class CheckInfo:
     id: str
     title: str
     function: CheckFunction
+    setting: tuple[str, str] | None = None  # (call, setting) the reports label it with
 
 
 REGISTRY: dict[str, CheckInfo] = {}
 
 
-def check(check_id: str, title: str) -> Callable[[CheckFunction], CheckFunction]:
+def check(check_id: str, title: str,
+          setting: tuple[str, str] | None = None) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check. `setting` names the call and setting whose value the check
+    judges, so the report's settings table can show its finding under that label."""
     def register(function: CheckFunction) -> CheckFunction:
-        REGISTRY[check_id] = CheckInfo(check_id, title, function)
+        REGISTRY[check_id] = CheckInfo(check_id, title, function, setting)
         return function
 
     return register

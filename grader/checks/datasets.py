@@ -31,7 +31,8 @@ def _size(value: Any) -> tuple[Any, ...] | None:
     return tuple(value) if isinstance(value, list | tuple) else None
 
 
-@check("dataset_directory", "image_dataset_from_directory reads the folder of the classes")
+@check("dataset_directory", "image_dataset_from_directory reads the folder of the classes",
+       setting=("image_dataset_from_directory", "directory"))
 def dataset_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     dataset = _dataset_or_reason(ctx)
     if isinstance(dataset, str):
@@ -45,7 +46,8 @@ def dataset_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "directory='./data/'", found=dataset.get("directory"))
 
 
-@check("dataset_image_size", "image_dataset_from_directory(image_size=(150, 150))")
+@check("dataset_image_size", "image_dataset_from_directory(image_size=(150, 150))",
+       setting=("image_dataset_from_directory", "image_size"))
 def dataset_image_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     dataset = _dataset_or_reason(ctx)
     if isinstance(dataset, str):
@@ -59,7 +61,8 @@ def dataset_image_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "model's input", found=found, expected=expected)
 
 
-@check("dataset_label_mode", "image_dataset_from_directory(label_mode='binary')")
+@check("dataset_label_mode", "image_dataset_from_directory(label_mode='binary')",
+       setting=("image_dataset_from_directory", "label_mode"))
 def dataset_label_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     dataset = _dataset_or_reason(ctx)
     if isinstance(dataset, str):
@@ -73,7 +76,8 @@ def dataset_label_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "label_mode='binary'", found=found, expected=expected)
 
 
-@check("dataset_rescaling", "Pixels rescaled by a Rescaling(1/255) layer")
+@check("dataset_rescaling", "Pixels rescaled by a Rescaling(1/255) layer",
+       setting=("Rescaling", "scale"))
 def dataset_rescaling(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """Either mapped over the dataset (the 2024 template) or as the model's first layer."""
     expected = float(params.get("expected", 1 / 255))

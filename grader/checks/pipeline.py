@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.checks.base import CheckContext, Verdict, check, failed, not_judged, passed
-from grader.trace import FlowCall
+from grader.run.trace import FlowCall
 
 _BINARY_CROSSENTROPY = {"binary_crossentropy", "BinaryCrossentropy", "binarycrossentropy"}
 
@@ -21,7 +21,7 @@ def _flow_or_reason(ctx: CheckContext) -> FlowCall | str:
     return "the code never called flow_from_directory"
 
 
-@check("loss", "Loss: binary cross-entropy")
+@check("loss", "Loss: binary cross-entropy", setting=("compile", "loss"))
 def loss(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     if not ctx.trace.compiles:
         return not_judged("the code never called compile" if not ctx.trace.execution.error_name
@@ -44,7 +44,8 @@ def loss(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "loss='binary_crossentropy'", found=found, expected=expected)
 
 
-@check("generator_rescale", "ImageDataGenerator(rescale=1/255)")
+@check("generator_rescale", "ImageDataGenerator(rescale=1/255)",
+       setting=("ImageDataGenerator", "rescale"))
 def generator_rescale(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
@@ -61,7 +62,8 @@ def generator_rescale(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "[0, 1] as the network expects", found=found, expected=expected)
 
 
-@check("generator_target_size", "flow_from_directory(target_size=(150, 150))")
+@check("generator_target_size", "flow_from_directory(target_size=(150, 150))",
+       setting=("flow_from_directory", "target_size"))
 def generator_target_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
@@ -75,7 +77,8 @@ def generator_target_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdi
                        "input_shape", found=flow.target_size, expected=expected)
 
 
-@check("generator_class_mode", "flow_from_directory(class_mode='binary')")
+@check("generator_class_mode", "flow_from_directory(class_mode='binary')",
+       setting=("flow_from_directory", "class_mode"))
 def generator_class_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
@@ -88,7 +91,8 @@ def generator_class_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdic
                   found=flow.class_mode, expected=expected)
 
 
-@check("generator_directory", "flow_from_directory reads the folder holding the classes")
+@check("generator_directory", "flow_from_directory reads the folder holding the classes",
+       setting=("flow_from_directory", "directory"))
 def generator_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
@@ -96,14 +100,16 @@ def generator_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict
     classes = sorted(ctx.spec.classes)
     found = sorted(flow.class_indices or {})
     shown = f"{flow.directory!r} ({flow.images_found} images, classes {found})"
+    expected = f"the folder holding {' and '.join(f'{c}/' for c in classes)}"
     if found == classes and (flow.images_found or 0) > 0:
-        return passed(f"reads {shown}", found=flow.directory)
+        return passed(f"reads {shown}", found=flow.directory, expected=expected)
     leaf = (flow.directory or "").rstrip("/").rsplit("/", 1)[-1]
     if leaf in classes:
         return failed(f"reads {shown}: that is one class's folder",
                       hint="point flow_from_directory at the directory that contains the "
                            f"sub-directories {' and '.join(classes)}, not at one of them",
-                      found=flow.directory)
+                      found=flow.directory, expected=expected)
     return failed(f"reads {shown}; expected a folder with sub-folders {classes}",
                   hint="point flow_from_directory at the folder the zip was extracted to, "
-                       "whose sub-folders are the classes", found=flow.directory)
+                       "whose sub-folders are the classes", found=flow.directory,
+                  expected=expected)

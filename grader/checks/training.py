@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from grader.checks.base import (
@@ -16,7 +17,7 @@ from grader.checks.base import (
     not_judged,
     passed,
 )
-from grader.trace import FitCall
+from grader.run.trace import FitCall
 
 
 @check("runs", "The submission runs to the end")
@@ -100,8 +101,15 @@ def accuracy_not_comparable(ctx: CheckContext) -> str | None:
             f"classifies {gap[1]:.1%} of all training images correctly")
 
 
-@check("callback_stop", "Training stopped at the first epoch above 0.999")
+@check("callback_stop", "Training stopped at the first epoch above 0.999",
+       setting=("fit", "stopped by"))
 def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
+    notes = tuple(note for note in (recorded_accuracy_disagrees(ctx),
+                                    accuracy_not_comparable(ctx)) if note)
+    return replace(_callback_stop(ctx), notes=notes)
+
+
+def _callback_stop(ctx: CheckContext) -> Verdict:
     fit = ctx.trace.training_fit
     if fit is None or not fit.epochs:
         return not_judged("no training epoch was recorded" if ctx.trace.fits
@@ -118,7 +126,10 @@ def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                         if a is not None and a > threshold), None)
     epochs_run = len(fit.epochs)
     stopped_at = fit.stopped_at_epoch if fit.stopped_by else None
-    found = {"epochs_run": epochs_run, "first_above": first_above, "stopped_at": stopped_at}
+    found = {"stopped_by": fit.stopped_by, "stopped_at": stopped_at, "epochs_run": epochs_run,
+             "first_above": first_above}
+    expected = (f"a callback stops at the first epoch above {threshold}"
+                + (f" (epoch {first_above})" if first_above else "") + f", by epoch {limit}")
     best = max(a for a in accuracies if a is not None)
     if first_above is None:
         if stopped_at is not None:
@@ -127,30 +138,34 @@ def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
             return failed(f"{fit.stopped_by} stopped training at epoch {stopped_at} while "
                           f"accuracy was {shown}, not above {threshold}",
                           hint="stop when logs['accuracy'] > 0.999, not on another quantity",
-                          found=found)
+                          found=found, expected=expected)
         return failed(f"training accuracy never exceeded {threshold} in {epochs_run} epoch(s) "
                       f"(best {best:.4f})",
                       hint="with the lesson's architecture, rescale=1/255 and RMSprop at "
-                           "0.001 the model passes 0.999 within 15 epochs", found=found)
+                           "0.001 the model passes 0.999 within 15 epochs",
+                      found=found, expected=expected)
     if stopped_at == first_above and stopped_at <= limit:
         return passed(f"{fit.stopped_by} stopped training at epoch {stopped_at}, the first "
-                      f"epoch above {threshold} (limit {limit})", found=found)
+                      f"epoch above {threshold} (limit {limit})", found=found,
+                      expected=expected)
     if stopped_at == first_above:
         return failed(f"stopped at epoch {stopped_at}, after the {limit}-epoch limit",
-                      hint=f"train for at most epochs={limit}", found=found)
+                      hint=f"train for at most epochs={limit}", found=found, expected=expected)
     if stopped_at is None:
         return failed(f"accuracy passed {threshold} at epoch {first_above} but training went "
                       f"on for {epochs_run} epoch(s): no callback stopped it",
                       hint="pass your callback to fit(..., callbacks=[callbacks]) and set "
-                           "self.model.stop_training = True in on_epoch_end", found=found)
+                           "self.model.stop_training = True in on_epoch_end",
+                      found=found, expected=expected)
     return failed(f"{fit.stopped_by} stopped training at epoch {stopped_at}, but accuracy "
                   f"first passed {threshold} at epoch {first_above}",
-                  hint="compare the epoch's accuracy with 0.999 in on_epoch_end", found=found)
+                  hint="compare the epoch's accuracy with 0.999 in on_epoch_end",
+                  found=found, expected=expected)
 
 
 @check("callback_behaviour", "The callback stops above 0.999 and only then")
 def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
-    below, above = params.get("below", 0.998), params.get("above", 0.9995)
+    below, above = ctx.spec.callback_test
     fit = ctx.trace.training_fit
     if fit is None:
         return not_judged("the code never called fit, so no callback reached training")
@@ -182,7 +197,8 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "logs['accuracy'] > 0.999")
 
 
-@check("returns_accuracy", "The graded function returns the final training accuracy")
+@check("returns_accuracy", "The graded function returns the final training accuracy",
+       setting=("graded function", "returns"))
 def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     name = ctx.spec.entry_function
     if not name:
@@ -214,12 +230,15 @@ def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     if final is None:
         return not_judged("no training accuracy was recorded to compare with")
     if math.isclose(value, final, abs_tol=float(params.get("tolerance", 1e-6))):
-        return passed(f"{name}() returned {value:.4f}, the final training accuracy")
+        return passed(f"{name}() returned {value:.4f}, the final training accuracy",
+                      found=value, expected=final)
     return failed(f"{name}() returned {value:.4f} but the final training accuracy was "
-                  f"{final:.4f}", hint="return history.history['accuracy'][-1]")
+                  f"{final:.4f}", hint="return history.history['accuracy'][-1]",
+                  found=value, expected=final)
 
 
-@check("returns_history", "The graded function returns the training History")
+@check("returns_history", "The graded function returns the training History",
+       setting=("graded function", "returns"))
 def returns_history(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """The 2022 template: train_happy_sad_model(train_generator) returns model.fit's History."""
     name = ctx.spec.entry_function

@@ -21,7 +21,7 @@ from grader.checks.base import (
     partial,
     passed,
 )
-from grader.trace import Epoch
+from grader.run.trace import Epoch
 
 _VALIDATION_KEYS = ("val_accuracy", "val_acc")
 
@@ -30,7 +30,8 @@ def _validation_accuracy(epoch: Epoch) -> float | None:
     return next((epoch.logs[k] for k in _VALIDATION_KEYS if k in epoch.logs), None)
 
 
-@check("validation_generator", "A validation generator like the training one")
+@check("validation_generator", "A validation generator like the training one",
+       setting=("validation", "validation generator"))
 def validation_generator(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """Four parts, a quarter each: rescale, target size, class mode, directory."""
     fit = ctx.trace.training_fit
@@ -104,19 +105,6 @@ def overfitting(ctx: CheckContext, max_gap: float) -> tuple[float, float] | None
     return last.accuracy, validation
 
 
-def overfitting_note(ctx: CheckContext) -> str | None:
-    """The same finding as a result note, with the spec's threshold (for grade's notes)."""
-    item = ctx.spec.rubric_item("train_validation_gap")
-    if item is None:
-        return None
-    max_gap = float(item.params.get("max_gap", 0.2))
-    gap = overfitting(ctx, max_gap)
-    if gap is None:
-        return None
-    return (f"training accuracy {gap[0]:.3f} vs validation accuracy {gap[1]:.3f}: a gap of "
-            f"{gap[0] - gap[1]:.3f} (above {max_gap}) means the model overfits")
-
-
 @check("train_validation_gap", "Training does not overfit (train vs validation accuracy)")
 def train_validation_gap(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """Usually worth 0 points: a note for the student, as in the lesson's discussion."""
@@ -130,7 +118,9 @@ def train_validation_gap(ctx: CheckContext, params: Mapping[str, Any]) -> Verdic
     if gap is None:
         return passed(f"training accuracy {last.accuracy:.3f}, validation {validation:.3f}: "
                       f"gap within {max_gap}", found=last.accuracy - validation)
-    return failed(overfitting_note(ctx) or f"gap above {max_gap}",
-                  hint="the model learns the training images rather than the classes: "
-                       "fewer epochs, data augmentation or dropout close the gap "
-                       "(the next lessons)", found=gap[0] - gap[1], expected=max_gap)
+    note = (f"training accuracy {gap[0]:.3f} vs validation accuracy {gap[1]:.3f}: a gap of "
+            f"{gap[0] - gap[1]:.3f} (above {max_gap}) means the model overfits")
+    return failed(note, hint="the model learns the training images rather than the "
+                             "classes: fewer epochs, data augmentation or dropout close the "
+                             "gap (the next lessons)",
+                  found=gap[0] - gap[1], expected=max_gap, notes=(note,))

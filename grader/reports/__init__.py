@@ -1,13 +1,21 @@
 """HTML reports: a submission's student and instructor views, and the class summary.
 
-Modules, one job each: expected (what to compare against), charts (SVG geometry),
-compare (layers and settings side by side), thumbnails (hidden images, instructor only),
-view and summary (what a page shows), pages (render and write). Templates live in the
-top-level templates/ folder.
+Rendering only: a report shows what the checks found (each result's checks carry their
+`found` and `expected` values and their verdicts) and never judges again. Modules, one job
+each: charts (SVG geometry), compare (layers and settings side by side), thumbnails
+(hidden images, instructor only), view and summary (what a page shows), pages (render and
+write). Templates live in the top-level templates/ folder (grader.templates once
+installed).
 """
 
-from grader.reports.expected import ExpectedValues
-from grader.reports.pages import render, render_summary, write, write_summary, write_views
+from grader.reports.pages import (
+    REPORT_CSP,
+    environment,
+    render,
+    render_summary,
+    write_submission,
+    write_summary,
+)
 
-__all__ = ["ExpectedValues", "render", "render_summary", "write", "write_summary",
-           "write_views"]
+__all__ = ["REPORT_CSP", "environment", "render", "render_summary", "write_submission",
+           "write_summary"]

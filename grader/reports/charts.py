@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.result import GradeResult
+from grader.results.result import GradeResult
 
 WIDTH, HEIGHT = 480, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 26, 34  # room for tick labels and the legend line
@@ -109,13 +109,15 @@ def _line_chart(result: GradeResult, key: str, values: list[tuple[int, float]], 
         threshold_y=y(threshold) if threshold is not None else None)
 
 
-def training_charts(result: GradeResult, threshold: float = 0.999,
-                    epoch_limit: int = 15) -> list[LineChart]:
+def training_charts(result: GradeResult) -> list[LineChart]:
     """The accuracy chart (0 to 1, with the threshold) and the loss chart (0 to a round
     maximum); empty when no epoch was recorded. Non-finite values (a diverged loss) are
-    left out of the line rather than drawn off the chart."""
+    left out of the line rather than drawn off the chart. The threshold and the epoch
+    limit are the ones the grading used, from the result's metrics."""
     epochs = result.details.get("epochs") or []
-    limit = int(result.metrics.get("epochs_limit") or epoch_limit)
+    limit = int(result.metrics.get("epochs_limit") or 0) or len(epochs) or 1
+    threshold = result.metrics.get("accuracy_threshold")
+    threshold = float(threshold) if isinstance(threshold, int | float) else None
     accuracy: list[tuple[int, float]] = []
     loss: list[tuple[int, float]] = []
     for row in epochs:

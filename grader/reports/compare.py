@@ -1,21 +1,21 @@
-"""A submission next to the expected values: its layers against the reference's, its
-generator/compile/fit settings against the spec's.
+"""A submission shown next to what was expected: its layers beside the reference's, and
+each setting beside the value the judging check expected.
 
-Why here and not in the checks: the checks give a verdict and points; a report also has to
-show *where* a model or a setting differs (a missing pooling layer, one more Dense), and
-the student wants the whole picture, not only the first failure.
+Nothing here judges. The settings table shows each check's own finding (`found`,
+`expected` and its status, carried in the result); the architecture table lines the saved
+model's layers up with the reference layers of the spec, so a student sees *where* a model
+differs (a missing pooling layer, one more Dense), not only the first failed check.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
+from grader.checks import REGISTRY
 from grader.exercise import ReferenceLayer
-from grader.reports.expected import ExpectedValues
-from grader.result import GradeResult
+from grader.results.result import GradeResult
 
 MATCHES, DIFFERS, MISSING = "matches", "differs", "not recorded"
 
@@ -87,13 +87,14 @@ def _differences(student: LayerCell, reference: LayerCell) -> list[str]:
     return found
 
 
-def layer_rows(result: GradeResult, expected: ExpectedValues | None) -> list[LayerRow]:
+def layer_rows(result: GradeResult,
+               reference_layers: tuple[ReferenceLayer, ...] = ()) -> list[LayerRow]:
     """The student's layers aligned with the reference's by layer type (a diff, so one
     extra layer shows as one extra row, not as every later row differing)."""
     student = [_student_cell(layer) for layer in result.details.get("layers") or []
                if isinstance(layer, dict)]
     reference = [_reference_cell(layer) for layer in
-                 (expected.reference_layers if expected else ())]
+                 reference_layers]
     if not reference:
         return [LayerRow(cell, None) for cell in student]
     rows: list[LayerRow] = []
@@ -121,129 +122,67 @@ class SettingRow:
     name: str
     found: str
     expected: str = ""
-    verdict: str = ""  # matches | differs | not recorded | "" (nothing to compare)
+    verdict: str = ""  # the judging check's status word, or "" when no check judges it
+    check: str = ""  # the id of the check whose finding this row shows
 
 
-def _verdict(recorded: bool, ok: bool) -> str:
-    return MISSING if not recorded else MATCHES if ok else DIFFERS
+VERDICT_WORDS = {"passed": MATCHES, "failed": DIFFERS, "partial": "partly",
+                 "not_judged": MISSING}
+_GROUP_ORDER = ("ImageDataGenerator", "flow_from_directory", "image_dataset_from_directory",
+                "Rescaling", "validation", "compile", "model", "fit", "graded function")
 
 
-def _generator_rows(result: GradeResult, exp: ExpectedValues | None) -> list[SettingRow]:
+def _judged_rows(result: GradeResult) -> list[SettingRow]:
+    """One row per check that reports a setting: what the check found, what it expected,
+    and its own verdict. Nothing is compared here: a row agrees with its check by
+    construction."""
+    rows = []
+    for check in result.checks:
+        info = REGISTRY.get(check.id)
+        if info is None or info.setting is None or check.status == "not_applicable":
+            continue
+        group, name = info.setting
+        rows.append(SettingRow(group, name, show(check.found),
+                               show(check.expected) if check.expected is not None else "",
+                               VERDICT_WORDS.get(check.status, check.status), check.id))
+    return rows
+
+
+def _recorded_rows(result: GradeResult,
+                   reference: tuple[ReferenceLayer, ...]) -> list[SettingRow]:
+    """What the run recorded that no check judges: shown for the whole picture."""
     generator = result.details.get("generator") or {}
-    kwargs = dict(generator.get("kwargs") or {})
-    rescale = generator.get("rescale", kwargs.get("rescale"))
-    rows = []
-    if exp and exp.rescale is not None:
-        ok = isinstance(rescale, int | float) and math.isclose(
-            rescale, exp.rescale, abs_tol=exp.rescale_tolerance)
-        rows.append(SettingRow("ImageDataGenerator", "rescale", show(rescale),
-                               f"1/255 ≈ {exp.rescale:.6g}" if math.isclose(
-                                   exp.rescale, 1 / 255) else show(exp.rescale),
-                               _verdict(bool(generator), ok)))
-    else:
-        rows.append(SettingRow("ImageDataGenerator", "rescale", show(rescale)))
-    others = {k: v for k, v in kwargs.items() if k != "rescale"}
-    rows.append(SettingRow("ImageDataGenerator", "other arguments", show(others)))
-    return rows
-
-
-def _flow_rows(result: GradeResult, exp: ExpectedValues | None) -> list[SettingRow]:
     flow = result.details.get("flow") or {}
-    recorded = bool(flow)
-    classes = sorted(flow.get("class_indices") or {})
-    rows = []
-    if exp:
-        wanted = sorted(exp.classes)
-        rows.append(SettingRow(
-            "flow_from_directory", "directory", show(flow.get("directory")),
-            f"the folder holding {' and '.join(f'{c}/' for c in wanted)}",
-            _verdict(recorded, classes == wanted and (flow.get("images_found") or 0) > 0)))
-        rows.append(SettingRow("flow_from_directory", "classes found", show(classes),
-                               show(wanted), _verdict(recorded, classes == wanted)))
-    else:
-        rows.append(SettingRow("flow_from_directory", "directory",
-                               show(flow.get("directory"))))
-        rows.append(SettingRow("flow_from_directory", "classes found", show(classes)))
-    for key, want in (("target_size", exp.target_size if exp else None),
-                      ("class_mode", exp.class_mode if exp else None)):
-        value = flow.get(key)
-        found = tuple(value) if isinstance(value, list) else value
-        rows.append(SettingRow("flow_from_directory", key, show(value),
-                               show(want) if want is not None else "",
-                               _verdict(recorded, found == want) if want is not None else ""))
-    rows.append(SettingRow("flow_from_directory", "batch_size", show(flow.get("batch_size"))))
-    rows.append(SettingRow("flow_from_directory", "images found",
-                           show(flow.get("images_found"))))
-    return rows
-
-
-def _compile_rows(result: GradeResult, exp: ExpectedValues | None) -> list[SettingRow]:
     compiled = result.details.get("compile") or {}
-    loss = compiled.get("loss")
-    names = {str(v) for v in loss} if isinstance(loss, list) else {str(loss)}
-    rows = [SettingRow("compile", "loss", show(loss),
-                       " or ".join(map(repr, exp.losses)) if exp and exp.losses else "",
-                       _verdict(bool(compiled), names <= exp.accepted_losses)
-                       if exp and exp.losses else "")]
-    rows += [SettingRow("compile", "optimizer", show(compiled.get("optimizer"))),
-             SettingRow("compile", "learning rate", show(compiled.get("learning_rate"))),
-             SettingRow("compile", "metrics", show(compiled.get("metrics")))]
-    return rows
-
-
-def _model_rows(result: GradeResult, exp: ExpectedValues | None) -> list[SettingRow]:
-    shape = result.details.get("input_shape")
-    found = tuple(shape[1:]) if isinstance(shape, list) and shape else None
-    layers = [x for x in result.details.get("layers") or [] if isinstance(x, dict)]
-    head = layers[-1] if layers else None
-    head_text = (f"{head.get('cls')}({head.get('units')}, activation="
-                 f"{head.get('activation')!r})") if head else "—"
-    rows = []
-    if exp and exp.input_shape is not None:
-        rows.append(SettingRow("model", "input shape", show(found), show(exp.input_shape),
-                               _verdict(found is not None, found == exp.input_shape)))
-    else:
-        rows.append(SettingRow("model", "input shape", show(found)))
-    if exp and exp.output_units is not None:
-        ok = bool(head) and head.get("cls") == "Dense" and head.get(
-            "units") == exp.output_units and head.get("activation") == exp.output_activation
-        rows.append(SettingRow("model", "output layer", head_text,
-                               f"Dense({exp.output_units}, activation="
-                               f"{exp.output_activation!r})", _verdict(head is not None, ok)))
-    else:
-        rows.append(SettingRow("model", "output layer", head_text))
-    total = result.metrics.get("total_params")
-    reference_total = sum(x.params or 0 for x in exp.reference_layers) if exp else 0
-    rows.append(SettingRow("model", "parameters", show(total),
-                           f"{reference_total} in the reference" if reference_total else ""))
-    return rows
-
-
-def _fit_rows(result: GradeResult, exp: ExpectedValues | None) -> list[SettingRow]:
     metrics = result.metrics
-    limit = metrics.get("epochs_limit") or (exp.epoch_limit if exp else None)
-    stop, first = metrics.get("stop_epoch"), metrics.get("first_epoch_above_threshold")
-    threshold = exp.accuracy_threshold if exp else 0.999
-    by = metrics.get("stopped_by_callback")
-    stopped = f"{by} at epoch {stop}" if by and stop else "no callback stopped training"
-    wanted = (f"a callback, at the first epoch above {threshold:g}"
-              + (f" (epoch {first})" if first else "") + (f", by epoch {limit}" if limit else ""))
-    ran = metrics.get("epochs_run")
-    return [
-        SettingRow("fit", "epochs requested", show(metrics.get("epochs_requested"))),
-        SettingRow("fit", "epochs run", show(ran),
-                   f"at most {limit}" if exp and limit else "",
-                   _verdict(ran is not None, (ran or 0) <= limit) if exp and limit else ""),
-        SettingRow("fit", "stopped by", stopped, wanted if exp else "",
-                   _verdict(bool(result.details.get("epochs")),
-                            bool(by) and stop == first and (not limit or stop <= limit))
-                   if exp else ""),
-    ]
+    others = {k: v for k, v in (generator.get("kwargs") or {}).items() if k != "rescale"}
+    reference_total = sum(layer.params or 0 for layer in reference)
+    rows = [SettingRow("ImageDataGenerator", "other arguments", show(others))] \
+        if generator else []
+    if flow:
+        rows += [SettingRow("flow_from_directory", "classes found",
+                            show(sorted(flow.get("class_indices") or {}))),
+                 SettingRow("flow_from_directory", "batch_size", show(flow.get("batch_size"))),
+                 SettingRow("flow_from_directory", "images found",
+                            show(flow.get("images_found")))]
+    if compiled:
+        rows += [SettingRow("compile", "optimizer", show(compiled.get("optimizer"))),
+                 SettingRow("compile", "learning rate", show(compiled.get("learning_rate"))),
+                 SettingRow("compile", "metrics", show(compiled.get("metrics")))]
+    rows.append(SettingRow("model", "parameters", show(metrics.get("total_params")),
+                           f"{reference_total} in the reference" if reference_total else ""))
+    if result.details.get("epochs") or metrics.get("epochs_requested") is not None:
+        rows += [SettingRow("fit", "epochs requested", show(metrics.get("epochs_requested"))),
+                 SettingRow("fit", "epochs run", show(metrics.get("epochs_run")),
+                            f"at most {metrics['epochs_limit']}"
+                            if metrics.get("epochs_limit") else "")]
+    return rows
 
 
-def setting_rows(result: GradeResult, expected: ExpectedValues | None) -> list[SettingRow]:
-    """Every setting the run recorded, with the expected value and a word (not a colour)
-    saying whether they agree; without `expected` there is nothing to compare."""
-    return [*_generator_rows(result, expected), *_flow_rows(result, expected),
-            *_compile_rows(result, expected), *_model_rows(result, expected),
-            *_fit_rows(result, expected)]
+def setting_rows(result: GradeResult,
+                 reference: tuple[ReferenceLayer, ...] = ()) -> list[SettingRow]:
+    """Every setting the checks judged (with their verdicts) and every other one the run
+    recorded, grouped by the call that set it."""
+    rows = _judged_rows(result) + _recorded_rows(result, reference)
+    order = {group: i for i, group in enumerate(_GROUP_ORDER)}
+    return sorted(rows, key=lambda row: order.get(row.group, len(order)))

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 from grader.reports import charts
-from grader.result import GradeResult
+from grader.results.layout import relative_reports
+from grader.results.result import GradeResult
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,12 @@ class Row:
 def _row(result: GradeResult) -> Row:
     applicable = [c for c in result.checks if c.status != "not_applicable"]
     lost = [c.id for c in applicable if c.status != "passed"]
-    folder = quote(result.student, safe="")
+    student_report, instructor_report = relative_reports(result.student)
     hidden = result.metrics.get("hidden_accuracy")
     return Row(result=result, percent=charts.percent(result),
                hidden=float(hidden) if isinstance(hidden, int | float) else None,
                passed=len(applicable) - len(lost), applicable=len(applicable), lost=lost,
-               report_href=f"{folder}/report.html", instructor_href=f"{folder}/instructor.html",
+               report_href=quote(student_report), instructor_href=quote(instructor_report),
                search=" ".join([result.student, result.submission, result.status, *lost]).lower())
 
 

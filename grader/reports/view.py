@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.exercise.spec import ReferenceLayer
 from grader.reports import charts, compare, thumbnails
-from grader.reports.expected import ExpectedValues
-from grader.result import CheckResult, GradeResult
+from grader.results.result import CheckResult, GradeResult
 
 VIEWS = ("student", "instructor")
 STATUS_WORDS = {"passed": "✔ passed", "failed": "✘ failed", "partial": "◐ partial",
@@ -83,32 +83,34 @@ def epoch_columns(result: GradeResult) -> list[str]:
     return columns
 
 
-def confusion(result: GradeResult, expected: ExpectedValues | None) -> Confusion | None:
+def confusion(result: GradeResult) -> Confusion | None:
     raw = result.details.get("hidden_confusion") or []
     if not raw or not all(isinstance(row, list | tuple) for row in raw):
         return None
     rows = [[int(v) for v in row] for row in raw]
-    classes = list(expected.classes) if expected and len(expected.classes) == len(rows) \
-        else [f"class {i}" for i in range(len(rows))]
+    named = [str(c) for c in result.details.get("classes") or []]
+    classes = named if len(named) == len(rows) else [f"class {i}" for i in range(len(rows))]
     return Confusion(classes=classes, rows=rows,
                      correct=sum(rows[i][i] for i in range(len(rows)) if i < len(rows[i])),
                      total=sum(sum(row) for row in rows))
 
 
-def limits(result: GradeResult, expected: ExpectedValues | None) -> list[tuple[str, str]]:
+_LIMIT_WORDS = (("time_seconds", "time limit", "{:g} s"), ("memory", "memory limit", "{}"),
+                ("max_processes", "processes and threads", "{}"),
+                ("disk_mb", "disk the run may fill", "{} MB"),
+                ("output_tail_bytes", "output kept", "last {} bytes per stream"))
+
+
+def limits(result: GradeResult) -> list[tuple[str, str]]:
+    """The limits this run had, as the grading recorded them (--time-limit included)."""
+    used = result.details.get("limits") or {}
     rows = [("sandbox", result.sandbox)]
-    if expected:
-        if expected.time_seconds is not None:
-            rows.append(("time limit (exercise default; --time-limit may override)",
-                         f"{expected.time_seconds:g} s"))
-        if expected.memory_mb is not None:
-            rows.append(("memory limit", f"{expected.memory_mb} MB"))
-        if expected.output_tail_bytes is not None:
-            rows.append(("output kept", f"last {expected.output_tail_bytes} bytes per stream"))
+    rows += [(label, shown.format(used[key])) for key, label, shown in _LIMIT_WORDS
+             if used.get(key) is not None]
     return rows
 
 
-def context(result: GradeResult, view: str, expected: ExpectedValues | None,
+def context(result: GradeResult, view: str, reference_layers: tuple[ReferenceLayer, ...],
             hidden_dir: Path | None) -> dict[str, Any]:
     if view not in VIEWS:
         raise ValueError(f"unknown report view {view!r}; expected one of {', '.join(VIEWS)}")
@@ -118,28 +120,26 @@ def context(result: GradeResult, view: str, expected: ExpectedValues | None,
     stderr, stderr_cut = (result.stderr_tail, 0) if instructor else \
         tail_lines(result.stderr_tail, STUDENT_OUTPUT_LINES // 2)
     values: dict[str, Any] = {
-        "result": result, "view": view, "instructor": instructor, "expected": expected,
-        "title": expected.title if expected and expected.title else result.exercise,
+        "result": result, "view": view, "instructor": instructor,
+        "title": result.details.get("exercise_title") or result.exercise,
         "percent": percent(result), "verdict": verdict(result),
         "what_happened": what_happened(result), "check_word": check_word,
-        "charts": charts.training_charts(
-            result, expected.accuracy_threshold if expected else 0.999,
-            expected.epoch_limit if expected else 15),
+        "charts": charts.training_charts(result),
         "epoch_columns": epoch_columns(result),
-        "layer_rows": compare.layer_rows(result, expected),
-        "has_reference": bool(expected and expected.reference_layers),
-        "settings": compare.setting_rows(result, expected),
+        "layer_rows": compare.layer_rows(result, reference_layers),
+        "has_reference": bool(reference_layers),
+        "settings": compare.setting_rows(result, reference_layers),
         "stdout": stdout, "stdout_cut": stdout_cut,
         "stderr": stderr, "stderr_cut": stderr_cut,
     }
     if instructor:
         names = [str(n) for n in result.details.get("hidden_misclassified") or []]
         values.update({
-            "confusion": confusion(result, expected),
+            "confusion": confusion(result),
             "misclassified": names,
             "thumbnails": thumbnails.misclassified(
-                hidden_dir, names, expected.classes if expected else ())
+                hidden_dir, names, tuple(result.details.get("classes") or ()))
             if hidden_dir is not None and names else None,
-            "limits": limits(result, expected),
+            "limits": limits(result),
         })
     return values

@@ -1,9 +1,9 @@
 """`python -m grader.runner CONFIG`: the process the sandbox starts for one submission."""
 
-import json
 import os
 import sys
 
+from grader.runner.contract import RunConfig
 from grader.runner.execute import run_module, run_notebook
 
 
@@ -11,10 +11,9 @@ def main() -> int:
     if len(sys.argv) != 2:
         print("usage: python -m grader.runner RUN_CONFIG.json", file=sys.stderr)
         return 2
-    config_path = sys.argv[1]
-    with open(config_path) as handle:
-        kind = json.load(handle)["kind"]
-    execution = run_notebook(config_path) if kind == "notebook" else run_module(config_path)
+    config = RunConfig.load(sys.argv[1])
+    run = run_notebook if config.kind == "notebook" else run_module
+    execution = run(config, sys.argv[1])
     return 0 if execution is not None else 1
 
 

@@ -8,8 +8,6 @@ runtime, which is why TensorFlow is imported here and not lazily.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
 import sys
 import types
@@ -17,42 +15,42 @@ from pathlib import Path
 from typing import Any
 
 from grader.runner import callbacks, compat, entry, probe
+from grader.runner.contract import TRACE_FILE, RunConfig
 from grader.runner.recorder import Recorder, current
 from grader.runner.recorder import install as install_recorder
 from grader.runner.rewrite import transform
 
-
-def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+CONFIG: RunConfig | None = None  # this process's run config, parsed once by install()
 
 
-def install(config_path: str) -> dict[str, Any]:
-    config = load_config(config_path)
-    recorder = Recorder(Path(config["artefacts"]) / "trace.json", config.get("tmp_remap"))
+def install(config: RunConfig) -> RunConfig:
+    global CONFIG
+    CONFIG = config
+    recorder = Recorder(config.artefacts_dir / TRACE_FILE, config.tmp_remap)
     install_recorder(recorder)
     recorder.flush()
 
     import keras
     import tensorflow as tf  # noqa: F401 - must happen before threads are configured
 
-    tf.config.threading.set_intra_op_parallelism_threads(config["intra_op_threads"])
-    tf.config.threading.set_inter_op_parallelism_threads(config["inter_op_threads"])
-    keras.utils.set_random_seed(config["seed"])
+    tf.config.threading.set_intra_op_parallelism_threads(config.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(config.inter_op_threads)
+    keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
 
     for module in ("keras._tf_keras.keras.preprocessing.image", "keras.preprocessing.image"):
         with contextlib.suppress(ImportError):
             __import__(module)
     compat.install()
-    probe.install(config.get("long_epochs", "repeat"))
+    probe.install(config.long_epochs)
     entry.install()
-    callbacks.TEST_ACCURACIES = tuple(config["callback_test"])  # type: ignore[assignment]
+    callbacks.TEST_ACCURACIES = config.callback_test
     _serve_downloads(config)
     _google_colab_stand_in()
     return config
 
 
-def _serve_downloads(config: dict[str, Any]) -> None:
+def _serve_downloads(config: RunConfig) -> None:
     """urllib.request.urlretrieve of a known course address copies the local file."""
     import urllib.error
     import urllib.request
@@ -63,7 +61,7 @@ def _serve_downloads(config: dict[str, Any]) -> None:
 
     def urlretrieve(url: str, filename: Any = None, reporthook: Any = None,
                     data: Any = None) -> Any:
-        local = resolve(str(url), config)
+        local = resolve(str(url), config.downloads)
         if local is None:
             raise urllib.error.URLError(f"the grader runs without network; {url} is not a "
                                         "known course data address")
@@ -125,16 +123,14 @@ class IPythonRewriter:
 
 def install_in_kernel(config_path: str) -> None:
     """Called in the notebook's kernel by the runner's first, hidden cell."""
-    config = install(config_path)
+    config = install(RunConfig.load(config_path))
     from IPython import get_ipython
 
     shell = get_ipython()
-    shell.ast_transformers.append(IPythonRewriter(config.get("entry_function"),
-                                                  config.get("tmp_remap")))
+    shell.ast_transformers.append(IPythonRewriter(config.entry_function, config.tmp_remap))
 
 
-def finalize(namespace: dict[str, Any], config_path: str) -> None:
+def finalize(namespace: dict[str, Any]) -> None:
     """After the last cell: call the entry point if it was never called, flush the trace."""
-    config = load_config(config_path)
-    entry.call_if_uncalled(namespace, config.get("entry_function"))
+    entry.call_if_uncalled(namespace, CONFIG.entry_function if CONFIG else None)
     current().flush()

@@ -14,6 +14,7 @@ import keras
 
 from grader.runner.compat import AliasLogs
 from grader.runner.recorder import current, plain
+from grader.runner.saving import save_model
 
 _BUILTIN_CALLBACKS = ("History", "ProgbarLogger")
 # (below, above) the threshold; set by bootstrap from the exercise spec's rubric params.
@@ -31,8 +32,6 @@ class FitRecorder(keras.callbacks.Callback):
         current().flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        from grader.runner.probe import save_model
-
         save_model(self.model)
         self.entry["saved"] = True
         test_callbacks(self.user_callbacks, self.entry["id"])

@@ -16,11 +16,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from grader.runner.contract import EXECUTION_FILE, RunConfig
 from grader.runner.shell import TRUNCATION_MARKER, DeadShell, ShellClient
 
 
-def _write_execution(config: dict[str, Any], execution: dict[str, Any]) -> None:
-    path = Path(config["artefacts"]) / "execution.json"
+def _write_execution(config: RunConfig, execution: dict[str, Any]) -> None:
+    path = config.artefacts_dir / EXECUTION_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(execution, default=repr))
     os.replace(tmp, path)
@@ -30,21 +31,20 @@ def _error_summary(ename: str, evalue: str, cell_index: int | None) -> dict[str,
     return {"cell_index": cell_index, "ename": ename[:200], "evalue": evalue[:1000]}
 
 
-def run_module(config_path: str) -> dict[str, Any]:
+def run_module(config: RunConfig, config_path: str) -> dict[str, Any]:
     from grader.runner import bootstrap
     from grader.runner.rewrite import transform
 
-    config = bootstrap.load_config(config_path)
     execution: dict[str, Any] = {"kind": "module", "ran_to_end": False, "error": None,
                                  "kernel_died": False, "code_cells": 1, "cells_run": 0}
     _write_execution(config, execution)
-    path = config["submission"]
+    path = config.submission
     source = Path(path).read_bytes()
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": path,
                                  "__builtins__": __builtins__}
     try:
-        tree = transform(ast.parse(source, filename=path), config.get("entry_function"),
-                         config.get("tmp_remap"))
+        tree = transform(ast.parse(source, filename=path), config.entry_function,
+                         config.tmp_remap)
         code = compile(tree, path, "exec")
     except (SyntaxError, ValueError) as exc:
         traceback.print_exc(limit=0)
@@ -52,7 +52,7 @@ def run_module(config_path: str) -> dict[str, Any]:
                                             getattr(exc, "lineno", None))
         _write_execution(config, execution)
         return execution
-    bootstrap.install(config_path)
+    bootstrap.install(config)
     sys.argv = [path]
     sys.path.insert(0, str(Path(path).parent))
     try:
@@ -68,7 +68,7 @@ def run_module(config_path: str) -> dict[str, Any]:
         execution["error"] = _error_summary(type(exc).__name__, str(exc), None)
     _write_execution(config, execution)
     if execution["ran_to_end"]:
-        bootstrap.finalize(namespace, config_path)
+        bootstrap.finalize(namespace)
     sys.stdout.flush()
     return execution
 
@@ -122,24 +122,24 @@ def _capped_client_class() -> Any:
 class _KernelCells:
     """Cells in a Jupyter kernel through nbclient (the `executor = "kernel"` path)."""
 
-    def __init__(self, notebook: Any, config: dict[str, Any], config_path: str) -> None:
+    def __init__(self, notebook: Any, config: RunConfig, config_path: str) -> None:
         import nbformat
 
         self.notebook = notebook
         self.client = _capped_client_class()(
             notebook, timeout=None, startup_timeout=120, kernel_name="python3",
-            allow_errors=False, resources={"metadata": {"path": config["workdir"]}})
-        self.client.output_limit_bytes = int(config.get("output_limit_bytes", 1024 * 1024))
+            allow_errors=False, resources={"metadata": {"path": config.workdir}})
+        self.client.output_limit_bytes = config.output_limit_bytes
         quoted = json.dumps(config_path)
         setup = nbformat.v4.new_code_cell(
             f"import grader.runner.bootstrap as __grader_bootstrap__\n"
             f"__grader_bootstrap__.install_in_kernel({quoted})")
         self.finish_cell = nbformat.v4.new_code_cell(
-            f"__grader_bootstrap__.finalize(get_ipython().user_ns, {quoted})")
+            "__grader_bootstrap__.finalize(get_ipython().user_ns)")
         # nbclient stores each executed cell back at its index: give ours their own slots.
         notebook.cells += [setup, self.finish_cell]
         self.setup_index, self.finish_index = len(notebook.cells) - 2, len(notebook.cells) - 1
-        self.workdir = config["workdir"]
+        self.workdir = config.workdir
 
     def __enter__(self) -> _KernelCells:
         from nbclient.exceptions import CellExecutionError
@@ -182,8 +182,8 @@ class _KernelCells:
 class _ShellCells:
     """Cells in an IPython shell in a child process (the default: no kernel start-up)."""
 
-    def __init__(self, notebook: Any, config: dict[str, Any], config_path: str) -> None:
-        self.notebook, self.config_path, self.workdir = notebook, config_path, config["workdir"]
+    def __init__(self, notebook: Any, config: RunConfig, config_path: str) -> None:
+        self.notebook, self.config_path, self.workdir = notebook, config_path, config.workdir
 
     def __enter__(self) -> _ShellCells:
         self.shell = ShellClient(self.config_path, self.workdir)
@@ -201,28 +201,25 @@ class _ShellCells:
         return self.shell.run(self.notebook.cells[index].source)
 
     def finish(self) -> None:
-        quoted = json.dumps(self.config_path)
         try:
-            reply = self.shell.run(
-                f"__grader_bootstrap__.finalize(get_ipython().user_ns, {quoted})")
+            reply = self.shell.run("__grader_bootstrap__.finalize(get_ipython().user_ns)")
         except DeadShell as exc:
             reply = {"ok": False, "evalue": str(exc)}
         if not reply["ok"]:
             print(f"grader: finishing step failed: {reply.get('evalue')}", file=sys.stderr)
 
 
-def run_notebook(config_path: str) -> dict[str, Any]:
+def run_notebook(config: RunConfig, config_path: str) -> dict[str, Any]:
     import nbformat
 
     # The driver never imports TensorFlow (bootstrap does): only the kernel needs it.
-    config = json.loads(Path(config_path).read_text())
-    notebook = nbformat.read(config["submission"], as_version=4)
+    notebook = nbformat.read(config.submission, as_version=4)
     code_cells = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"
                   and c.source.strip()]
     execution: dict[str, Any] = {"kind": "notebook", "ran_to_end": False, "error": None,
                                  "kernel_died": False, "code_cells": len(code_cells),
                                  "cells_run": 0,
-                                 "executor": config.get("executor", "shell")}
+                                 "executor": config.executor}
     _write_execution(config, execution)
     cells_class = _KernelCells if execution["executor"] == "kernel" else _ShellCells
     with cells_class(notebook, config, config_path) as cells:

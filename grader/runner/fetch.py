@@ -7,30 +7,26 @@ why, so the student's next cell raises the error they would expect.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-
-def _config() -> dict:
-    return json.loads(Path(os.environ["GRADER_RUN_CONFIG"]).read_text())
+from grader.runner.contract import CONFIG_ENV, Downloads, RunConfig
 
 
-def resolve(address: str, config: dict | None = None) -> str | None:
+def resolve(address: str, downloads: Downloads) -> str | None:
     """Local file for a known URL or Google Drive id; None when unknown."""
-    downloads = (config or _config())["downloads"]
-    if address in downloads["urls"]:
-        return downloads["urls"][address]
-    if address in downloads["gdown_ids"]:
-        return downloads["gdown_ids"][address]
+    if address in downloads.urls:
+        return downloads.urls[address]
+    if address in downloads.gdown_ids:
+        return downloads.gdown_ids[address]
     parsed = urlparse(address)
     drive_id = parse_qs(parsed.query).get("id", [None])[0]
     if drive_id is None and "/d/" in parsed.path:
         drive_id = parsed.path.split("/d/")[1].split("/")[0]
-    return downloads["gdown_ids"].get(drive_id) if drive_id else None
+    return downloads.gdown_ids.get(drive_id) if drive_id else None
 
 
 def _parse(tool: str, argv: list[str]) -> tuple[list[str], str | None, str | None]:
@@ -68,14 +64,14 @@ def _parse(tool: str, argv: list[str]) -> tuple[list[str], str | None, str | Non
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     tool, args = argv[0], argv[1:]
-    config = _config()
+    downloads = RunConfig.load(os.environ[CONFIG_ENV]).downloads
     addresses, output, directory = _parse(tool, args)
     if not addresses:
         print(f"{tool}: missing URL", file=sys.stderr)
         return 1
     status = 0
     for address in addresses:
-        local = resolve(address, config)
+        local = resolve(address, downloads)
         if local is None:
             print(f"{tool}: cannot download {address}: the grader runs without network and "
                   "this is not a known course data address", file=sys.stderr)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import sys
 from typing import Any
 
 from grader.runner import callbacks as grader_callbacks
 from grader.runner.compat import AliasLogs, drop_keras2_args
 from grader.runner.recorder import current, plain
+from grader.runner.saving import save_model
 
 LONG_EPOCHS = "repeat"  # the spec's [training] long_epochs: "repeat" or "one_pass"
 
@@ -303,25 +303,3 @@ def _one_pass(arguments: dict[str, Any], data_key: str, steps_key: str) -> None:
     arguments[steps_key] = len(data)
     current().note(f"{steps_key}={steps} > {len(data)} batch(es) in one pass over the "
                    f"grader's smaller data set: capped at one pass per epoch")
-
-
-def save_model(model: Any) -> None:
-    """Save without optimizer state: smaller, faster, and the scorer never needs it."""
-    recorder = current()
-    path = recorder.path.parent / "model.keras"
-    tmp = path.with_name("model.tmp.keras")
-    optimizer = getattr(model, "optimizer", None)
-    try:
-        if optimizer is not None:
-            model.optimizer = None
-        try:
-            model.save(tmp)
-        finally:
-            if optimizer is not None:
-                model.optimizer = optimizer
-        os.replace(tmp, path)
-        recorder.data["model_saved"] = True
-        recorder.data["model_error"] = None
-    except Exception as exc:  # noqa: BLE001 - reported to the trusted side, never fatal
-        recorder.data["model_error"] = f"{type(exc).__name__}: {exc}"[:500]
-    recorder.flush()

@@ -42,8 +42,3 @@ def transform(tree: ast.Module, entry_function: str | None,
               tmp_remap: str | None) -> ast.Module:
     return ast.fix_missing_locations(SubmissionTransformer(entry_function, tmp_remap)
                                      .visit(tree))
-
-
-def remap_text(text: str, tmp_remap: str | None) -> str:
-    """The same /tmp remap for shell commands (`!wget … -O /tmp/x.zip`) in fallback mode."""
-    return _TMP_PATH.sub(tmp_remap, text) if tmp_remap else text

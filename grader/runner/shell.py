@@ -19,8 +19,9 @@ import contextlib
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from grader.runner.contract import RunConfig
 
 TRUNCATION_MARKER = "\n[grader: output truncated here: the run printed more than {limit} bytes]\n"
 
@@ -109,7 +110,7 @@ def serve(config_path: str, command_fd: int, reply_fd: int) -> int:
             """No event loop to hook into: `%matplotlib inline` needs none, and a GUI
             backend has no screen here (as in a kernel on a server)."""
 
-    limit = int(json.loads(Path(config_path).read_text()).get("output_limit_bytes", 1 << 20))
+    limit = RunConfig.load(config_path).output_limit_bytes
     budget = [limit]
     sys.stdout = _CappedStream(sys.stdout, budget, limit)
     sys.stderr = _CappedStream(sys.stderr, budget, limit)

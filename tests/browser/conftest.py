@@ -13,19 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from components import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def missing(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"{reason} (CI is set, so browser tests must run)", pytrace=False)
-    pytest.skip(reason)
+    require(False, reason)
 
 
 @pytest.fixture(scope="session")

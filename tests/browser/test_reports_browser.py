@@ -13,8 +13,10 @@ from urllib.parse import quote
 import pytest
 import sample_results as samples
 
-from grader import exercise, report
-from grader.result import GradeResult
+from grader import exercise
+from grader import reports as report
+from grader.results.layout import OutputLayout
+from grader.results.result import GradeResult
 
 pytestmark = pytest.mark.browser
 
@@ -32,11 +34,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, results: list[GradeResult]) -
     """A batch's output folder: both views per student, index.html, a CSV to link to."""
     out = tmp_path_factory.mktemp("site")
     hidden = samples.hidden_folder(tmp_path_factory.mktemp("hidden"), results)
-    expected = report.ExpectedValues.from_spec(exercise.load("happy-or-sad"))
+    spec, layout = exercise.load("happy-or-sad"), OutputLayout(out)
     for result in results:
-        report.write_views(result, out / result.student, expected, hidden)
-    (out / "results.csv").write_text("student,score\n", encoding="utf-8")
-    report.write_summary(results, out, exports={"Gradescope JSON": "gradescope.json"})
+        report.write_submission(result, layout, spec, hidden)
+    layout.csv.write_text("student,score\n", encoding="utf-8")
+    report.write_summary(results, layout, {"Gradescope JSON": "gradescope.json"})
     return out
 
 

@@ -8,6 +8,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 
+import components
 import pytest
 from redteam import (
     LAMBDA_MARKER,
@@ -19,15 +20,17 @@ from redteam import (
     _private_data,
 )
 
-from grader import exercise, sandbox
-from grader.batch import grade_folder
+from grader import exercise
+from grader.classwork.batch import grade_folder
 from grader.grade import GradeOptions
+from grader.run import sandbox
 
 
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     if not sandbox.bubblewrap_works():
-        pytest.skip("the red-team suite needs bubblewrap (see tests/test_sandbox.py for "
+        components.require(False, "the red-team suite needs bubblewrap (see "
+                                   "tests/test_sandbox.py for "
                     "the fallback)")
     root = tmp_path_factory.mktemp("redteam")
     spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=30,

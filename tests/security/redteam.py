@@ -16,8 +16,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import datasource, exercise
-from grader.result import GradeResult
+from grader import exercise
+from grader.exercise import datasource
+from grader.results.result import GradeResult
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 LAMBDA_MARKER = Path("/tmp/grader-security-lambda-ran")
@@ -66,7 +67,7 @@ def _private_data(root: Path, spec: exercise.ExerciseSpec) -> tuple[datasource.D
     for cls in spec.classes:  # not an image suffix: the scorer never decodes it
         (hidden / cls / "zz-notes.txt").write_bytes(canary + b"\n")
     (hidden / "README.txt").write_bytes(canary)
-    return datasource.DataPaths(train_zip, hidden, "security-suite copy"), canary
+    return datasource.DataPaths(train_zip, hidden), canary
 
 
 def _host_secret() -> bytes:

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from redteam import LAMBDA_MARKER, SUBMISSIONS, Batch
 
-from grader import report
+from grader import reports as report
 
 pytestmark = pytest.mark.slow
 MODEL_CHECKS = ("input_shape", "output_layer", "conv_layers", "hidden_accuracy")
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def test_writes_outside_the_run_folder_left_nothing(batch: Batch) -> None:
     assert "refused" in batch.results["write_outside"].stdout_tail
     for path in (Path("/usr/grader-pwned"), Path("/etc/grader-pwned"), Path("/grader-pwned"),
                  Path("/root/grader-pwned"), Path(grader.__file__).parent / "grader-pwned.py",
-                 Path("/work/main/grader-out/result.json")):
+                 ROOT / "grader-out" / "result.json", Path.cwd() / "grader-out" / "result.json"):
         assert not path.exists(), path
     probe = (Path(grader.__file__).parent / "runner" / "probe.py").read_text()
     assert "# pwned" not in probe

@@ -1,0 +1,114 @@
+"""What every grading command shares: its data options, loading the exercise and its data,
+the grading options, and printing to the instructor's terminal.
+
+Everything printed here that came from a submission (a check's message, an error, a
+student id) goes through grader.terminal.inert first: a student's string must never be
+able to move the cursor, set a hyperlink or write the clipboard of the person grading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from grader.terminal import inert
+
+
+def add_grading_options(sub: argparse.ArgumentParser, detect: bool = False) -> None:
+    if detect:
+        sub.add_argument("--exercise", help="installed exercise name or a spec .toml "
+                         "(default: detected from the notebook)")
+    else:
+        sub.add_argument("--exercise", default="happy-or-sad", help="installed exercise "
+                         "name or a spec .toml (default happy-or-sad)")
+    sub.add_argument("--train", type=Path, help="training zip or folder (overrides spec)")
+    sub.add_argument("--hidden", type=Path, help="hidden split folder (overrides spec)")
+    sub.add_argument("--data-dir", type=Path, help="where built-in data sets are kept")
+    sub.add_argument("--time-limit", type=float, help="seconds per submission")
+    sub.add_argument("--require-sandbox", action="store_true",
+                     help="fail instead of running without bubblewrap")
+    sub.add_argument("--no-sandbox", action="store_true",
+                     help="run without bubblewrap even where it works (debugging)")
+    sub.add_argument("--keep-run", action="store_true",
+                     help="keep each run folder (debugging)")
+    sub.add_argument("--kernel", action="store_true",
+                     help="run notebooks in a Jupyter kernel instead of an IPython shell "
+                     "(slower; for notebooks that need kernel features, e.g. widgets)")
+
+
+def load_spec_and_data(args: argparse.Namespace) -> tuple[Any, Any]:
+    from grader.exercise import datasource
+    from grader.grade import load_exercise
+
+    spec = load_exercise(args.exercise, train=args.train, hidden=args.hidden)
+    return spec, datasource.resolve(spec, args.data_dir)
+
+
+def grade_options(args: argparse.Namespace) -> Any:
+    from grader.grade import GradeOptions
+
+    return GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
+                        keep_run=args.keep_run, no_sandbox=args.no_sandbox,
+                        notebook_executor="kernel" if args.kernel else "shell")
+
+
+def warn_about_sandbox(args: argparse.Namespace) -> None:
+    from grader.run import sandbox
+
+    if args.require_sandbox:
+        return
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: submissions run WITHOUT a sandbox (results record "
+              "sandbox \"none\").", file=sys.stderr)
+    elif not sandbox.bubblewrap_works():
+        print("WARNING: bubblewrap is not available: submissions run WITHOUT a sandbox "
+              "(results record sandbox \"none\"). Install the 'bubblewrap' package.",
+              file=sys.stderr)
+
+
+def say(text: object, error: bool = False) -> None:
+    """One line for the person at the terminal, made inert."""
+    print(inert(text), file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def cell(value: object) -> Any:
+    """A table cell that is text, never rich markup, with no terminal controls."""
+    from rich.text import Text
+
+    return Text(inert(value))
+
+
+def print_grades(results: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Grades")
+    for column in ("student", "status", "score", "hidden acc.", "failed checks"):
+        table.add_column(column)
+    for result in results:
+        failed = ", ".join(c.id for c in result.checks if c.passed is False) or "—"
+        hidden = result.metrics.get("hidden_accuracy")
+        table.add_row(cell(result.student), result.status,
+                      f"{result.score:g} / {result.max_score:g}",
+                      "—" if hidden is None else f"{hidden:.3f}", failed)
+    console().print(table)
+
+
+def print_checks(result: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=cell(f"{result.student}: {result.score:g} / {result.max_score:g} "
+                             f"({result.status})"))
+    for column in ("check", "result", "points", "message"):
+        table.add_column(column, overflow="fold")
+    for check in result.checks:
+        table.add_row(check.id, check.status, f"{check.score:g}/{check.max_score:g}",
+                      cell(check.message))
+    console().print(table)

@@ -1,0 +1,399 @@
+"""Run one command for one submission, isolated, time-limited, with bounded output capture.
+
+bubblewrap gives the run its own mount, PID, network, IPC and UTS namespaces: it sees
+the system read-only, the Python installation, the grader's runner package, and its own
+run folder (also mounted as /tmp) — never the hidden split, other submissions or the
+grader's outputs. It runs as an unprivileged uid (65534) that owns only the run folder.
+Without bubblewrap the run is a plain process group with rlimits: the result then
+records sandbox "none" and the console says so.
+
+Why no user namespace when the grader is root: bwrap maps the sandbox uid onto the
+*caller's* uid, so a sandbox started by root owns every root file it can see (it could
+read /etc/shadow). As root, bwrap builds the namespaces itself and `setpriv` then drops
+to a real unprivileged uid before the run's own command starts. A non-root grader uses
+an unprivileged user namespace as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.exercise.spec import ExerciseSpec
+from grader.processes import die_with_parent
+from grader.processes import libc as load_libc
+from grader.run.cgroups import MemoryCage
+from grader.run.stage import RUN_ROOT_IN_SANDBOX
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
+SANDBOX_UID = 65534  # nobody: owns nothing on the host but the run folder handed to it
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Everything that bounds one run, from the exercise spec's [limits] table.
+
+    max_processes counts processes *and threads* (TensorFlow starts a few dozen; see
+    docs/security.md for the measurement). disk_mb bounds what the run adds to its
+    folder (its /tmp included); file_size_mb bounds any one file it writes.
+    """
+
+    time_seconds: float = 600
+    memory_mb: int | None = None
+    output_tail_bytes: int = 4096
+    max_processes: int | None = 512
+    file_size_mb: int | None = 1024
+    disk_mb: int | None = 2048
+    max_files: int | None = 100_000
+    disk_poll_seconds: float = 0.1
+
+    @classmethod
+    def of(cls, spec: ExerciseSpec, time_limit: float | None = None) -> RunLimits:
+        """The spec's limits; `time_limit` (--time-limit) overrides its time."""
+        return cls(time_seconds=time_limit or spec.time_seconds, memory_mb=spec.memory_mb,
+                   output_tail_bytes=spec.output_tail_bytes,
+                   max_processes=spec.max_processes, file_size_mb=spec.file_size_mb,
+                   disk_mb=spec.disk_mb)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str  # "finished" | "timeout" | "crashed" | "out_of_memory"
+    seconds: float
+    stdout_tail: str
+    stderr_tail: str
+    output_bytes: int
+    sandbox: str  # "bubblewrap" | "none"
+    message: str = ""
+    memory_limit: str = "none"  # "4096 MB (cgroup)" or "none" where no cgroup could be made
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _drop_to_sandbox_uid() -> list[str]:
+    """Command prefix that becomes SANDBOX_UID with no capabilities and no way back."""
+    setpriv = shutil.which("setpriv")
+    uid = str(SANDBOX_UID)
+    if setpriv:
+        return [setpriv, "--reuid", uid, "--regid", uid, "--clear-groups", "--no-new-privs",
+                "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return [sys.executable, "-c", "import os, sys; os.setgroups([]); "
+            f"os.setgid({uid}); os.setuid({uid}); os.execvp(sys.argv[1], sys.argv[1:])"]
+
+
+def _namespace_args() -> list[str]:
+    if _is_root():
+        return ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try"]
+    return ["--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
+            "--gid", str(SANDBOX_UID)]
+
+
+@functools.cache
+def bubblewrap_works() -> bool:
+    """True when bwrap exists and can build the sandbox here (user namespaces are not
+    available in some containers for a non-root grader)."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False
+    argv = [bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+            *_namespace_args(), "--die-with-parent", "--new-session"]
+    argv += _drop_to_sandbox_uid() if _is_root() else []
+    try:
+        probe = subprocess.run([*argv, "true"], capture_output=True, timeout=20,
+                               env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _python_paths() -> list[str]:
+    """What the runner needs to start Python and import the grader's runner package."""
+    import grader
+
+    paths = {sys.prefix, sys.base_prefix, str(Path(grader.__file__).parent)}
+    paths.update(p for p in sys.path if p and Path(p).is_dir() and "site-packages" in p)
+    return sorted(paths)
+
+
+def _parent_dirs(mounts: Sequence[str], read_only: Sequence[str]) -> list[str]:
+    """Traversable (0755) folders above each mount point. bwrap run by root makes them
+    0700, which the sandbox uid could not pass (/grader/run, a Python under /root).
+    Folders inside a read-only mount already exist there and cannot be made."""
+    def inside(path: str, roots: Sequence[str]) -> bool:
+        return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+    parents = {str(parent) for mount in mounts for parent in Path(mount).parents
+               if str(parent) not in ("/", "/tmp") and not inside(str(parent), read_only)}
+    return sorted(parents, key=lambda p: (p.count("/"), p))
+
+
+def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, str],
+                       workdir: str) -> list[str]:
+    argv = ["bwrap", "--die-with-parent", "--new-session", *_namespace_args(),
+            "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+    # /tmp first: Python or the grader may live under /tmp (a CI clone), and a later
+    # mount of /tmp would hide them.
+    python = _python_paths()
+    parents = _parent_dirs([RUN_ROOT_IN_SANDBOX, *_SYSTEM_DIRS, *python],
+                           read_only=[*_SYSTEM_DIRS, *python])
+    # each before the mount below it; those under /tmp after /tmp itself is mounted
+    argv += [arg for p in parents if not p.startswith("/tmp/")
+             for arg in ("--perms", "0755", "--dir", p)]
+    argv += ["--bind", str(run_dir / "tmp"), "/tmp",
+             "--bind", str(run_dir), RUN_ROOT_IN_SANDBOX]
+    argv += [arg for p in parents if p.startswith("/tmp/")
+             for arg in ("--perms", "0755", "--dir", p)]
+    for directory in _SYSTEM_DIRS:
+        argv += ["--ro-bind-try", directory, directory]
+    for path in python:
+        argv += ["--ro-bind", path, path]
+    argv += ["--chdir", workdir, "--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    prefix = _drop_to_sandbox_uid() if _is_root() else []
+    return argv + prefix + list(command)
+
+
+def hand_over(run_dir: Path, uid: int = SANDBOX_UID) -> None:
+    """Give the run folder to the sandbox uid: everything writable by its owner changes
+    owner (read-only files such as the served zip stay root's). Never follows links."""
+    os.chown(run_dir, uid, uid)
+    for root, dirs, files in os.walk(run_dir):
+        for name in (*dirs, *files):
+            path = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                if os.lstat(path).st_mode & stat.S_IWUSR:
+                    os.lchown(path, uid, uid)
+
+
+def folder_usage(folder: Path, max_files: int | None = None) -> tuple[int, int]:
+    """(bytes on disk, entries) under `folder`, without following links; stops counting
+    bytes once `max_files` entries were seen (a million empty files is its own attack)."""
+    total, entries = 0, 0
+    stack = [str(folder)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if max_files is not None and entries > max_files:
+                        return total, entries
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total, entries
+
+
+class _DiskWatch:
+    """Polls the run folder; over the disk or file-count limit it calls `stop` once."""
+
+    def __init__(self, run_dir: Path, limits: RunLimits, stop: Any) -> None:
+        self.run_dir, self.limits, self.stop = run_dir, limits, stop
+        self.baseline = folder_usage(run_dir)[0]
+        self.message = ""
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        if self.limits.disk_mb or self.limits.max_files:
+            self._thread.start()
+
+    def _watch(self) -> None:
+        disk = (self.limits.disk_mb or 0) * 1024 * 1024
+        interval = self.limits.disk_poll_seconds
+        while not self._done.wait(interval):
+            used, entries = folder_usage(self.run_dir, self.limits.max_files)
+            self.peak = max(self.peak, used - self.baseline)
+            # past half the limit, look five times as often: the overshoot is what the
+            # run writes between two looks
+            near = disk and used - self.baseline > disk // 2
+            interval = self.limits.disk_poll_seconds / (5 if near else 1)
+            if disk and used - self.baseline > disk:
+                self.message = (f"the run wrote more than its {self.limits.disk_mb} MB disk "
+                                "limit into its folder and was stopped")
+            elif self.limits.max_files and entries > self.limits.max_files:
+                self.message = (f"the run created more than {self.limits.max_files} files "
+                                "in its folder and was stopped")
+            if self.message:
+                self.stop()
+                return
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+class _Tail:
+    """Keeps the last `limit` bytes of a stream and counts all of it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+        self.total = 0
+
+    def feed(self, stream: object) -> None:
+        while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+            self.total += len(chunk)
+            self.buffer += chunk
+            if len(self.buffer) > 128 * self.limit:
+                del self.buffer[: -64 * self.limit]
+
+    def text(self) -> str:
+        shown = render_terminal(bytes(self.buffer).decode("utf-8", "replace"))
+        if self.total > len(self.buffer) or len(shown) > self.limit:
+            return "[… earlier output not kept]\n" + shown[-self.limit:]
+        return shown
+
+
+def render_terminal(text: str) -> str:
+    """What a terminal would show: progress bars redrawn with \\r and \\b collapse to their
+    last state, colour codes dropped. Keeps the kept tail about the run, not the bars."""
+    lines = []
+    for line in _ANSI.sub("", text).split("\n"):
+        line = line.rstrip("\r").rsplit("\r", 1)[-1]
+        if "\b" in line:
+            kept: list[str] = []
+            for char in line:
+                if char == "\b":
+                    if kept:
+                        kept.pop()
+                else:
+                    kept.append(char)
+            line = "".join(kept)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _limits(cpu_seconds: int, cage: MemoryCage | None, limits: RunLimits,
+            libc: Any) -> None:
+    """In the child before exec: rlimits, the cgroups, and death with the grader."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    if limits.file_size_mb:
+        size = limits.file_size_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if limits.max_processes and not (cage and cage.pids_limited):
+        # not enforced for root, so only a backstop for the sandbox uid; counts every
+        # process of that uid on the machine, hence the cgroup is preferred
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
+    if cage is not None:
+        cage.enter()
+    die_with_parent(signal.SIGKILL, libc)
+
+
+def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
+        limits: RunLimits, use_bubblewrap: bool) -> RunOutcome:
+    """Run `command`, killing everything it started at the time limit or when it goes
+    over another limit; the outcome says which limit stopped it."""
+    time_limit, memory_mb, tail_bytes = (limits.time_seconds, limits.memory_mb,
+                                         limits.output_tail_bytes)
+    argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
+        else list(command)
+    if use_bubblewrap and _is_root():
+        hand_over(run_dir)
+    cpu_seconds = int(time_limit * 4) + 30  # 2 cores and a kernel process: a generous cap
+    cage = MemoryCage.create(memory_mb * 1024 * 1024 if memory_mb else None,
+                             limits.max_processes)
+    memory_limit = f"{memory_mb} MB (cgroup)" if cage and cage.memory_limited else "none"
+    libc = load_libc()
+    started = time.monotonic()
+    try:
+        # bwrap gets no environment of the grader's: its init process (pid 1 in the
+        # sandbox) would show it in /proc/1/environ.
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True,
+                                   cwd=None if use_bubblewrap else workdir,
+                                   env={"PATH": "/usr/bin:/bin"} if use_bubblewrap
+                                   else dict(env),
+                                   preexec_fn=lambda: _limits(cpu_seconds, cage, limits, libc))
+    except (OSError, subprocess.SubprocessError) as exc:
+        if cage:
+            cage.close()
+        return RunOutcome("crashed", 0.0, "", "", 0,
+                          "bubblewrap" if use_bubblewrap else "none",
+                          f"could not start the run: {exc}", memory_limit)
+
+    def stop() -> None:
+        _kill_group(process, wait=False)
+        if cage:
+            cage.kill_all()
+
+    stdout, stderr = _Tail(tail_bytes), _Tail(tail_bytes)
+    readers = [threading.Thread(target=tail.feed, args=(pipe,), daemon=True)
+               for tail, pipe in ((stdout, process.stdout), (stderr, process.stderr))]
+    for reader in readers:
+        reader.start()
+    watch = _DiskWatch(run_dir, limits, stop)
+    watch.start()
+    status, message = "finished", ""
+    try:
+        process.wait(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        status, message = "timeout", f"stopped after the {time_limit:.0f} s time limit"
+    finally:
+        watch.close()
+        _kill_group(process)
+        if cage:
+            cage.kill_all()
+    for reader in readers:
+        reader.join(timeout=5)
+    code = process.returncode
+    out_of_memory = cage is not None and cage.exceeded()
+    refused = cage.pids_refused() if cage else 0
+    if cage:
+        cage.close()
+    if status == "finished" and code not in (0, None):
+        status = "crashed"
+        # bwrap reports a command killed by signal N as exit code 128 + N
+        signal_number = -code if code < 0 else code - 128 \
+            if use_bubblewrap and 128 < code < 128 + signal.NSIG else None
+        message = (f"the run was killed by signal {signal_number}" if signal_number
+                   else f"the run exited with code {code}")
+    if watch.message:
+        status, message = "crashed", watch.message
+    if out_of_memory:
+        status = "out_of_memory"
+        message = f"the run went over its {memory_mb} MB memory limit and was killed" \
+            + (f" ({message})" if message else "")
+    if refused and status != "finished":
+        message += (f"; {refused} process/thread start(s) were refused at the limit of "
+                    f"{limits.max_processes}")
+    return RunOutcome(status, round(time.monotonic() - started, 3), stdout.text(),
+                      stderr.text(), stdout.total + stderr.total,
+                      "bubblewrap" if use_bubblewrap else "none", message, memory_limit)
+
+
+def _kill_group(process: subprocess.Popen[bytes], wait: bool = True) -> None:
+    """Kill everything the run started (kernels, shells), not just the direct child."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if wait:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)

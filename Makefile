@@ -5,14 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GRADER_DATA_DIR ?= $(CURDIR)/build/data
 DEMO_OUT ?= build/demo
+DEMO_COURSE ?= demo-course
 
-.PHONY: setup system-deps data demo test test-fast lint bench clean
+.PHONY: setup system-deps data demo serve-demo test test-fast lint bench clean
 
 # bubblewrap isolates each run; chromium runs the browser tests of the HTML reports
-# (tests/browser/). Install whichever is missing where apt is available and we are root.
+# (tests/browser/); postgresql is the server the service tests start (tests/service/).
+# Install whichever is missing where apt is available and we are root.
 system-deps:
 	@missing=""; command -v bwrap >/dev/null 2>&1 || missing=" bubblewrap"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
@@ -34,7 +37,12 @@ data: setup
 demo: data
 	$(BIN)/grader batch submissions/happy_or_sad --exercise happy-or-sad --out $(DEMO_OUT) --time-limit 120 --jobs 2
 
-test: data
+# the grading service: a demo course (an instructor, an assignment, two students and their
+# links, printed); then `$(BIN)/grader serve --dir $(DEMO_COURSE)` serves it (docs/service.md)
+serve-demo: data
+	$(BIN)/grader serve demo --dir $(DEMO_COURSE)
+
+test: data lint
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -42,6 +50,7 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check grader tests benchmarks
+	$(BIN)/lint-imports
 
 bench: data
 	$(BIN)/python benchmarks/overhead.py

@@ -2,9 +2,10 @@
 
 Why one module: a result, a report, a CSV or a gradebook export that a reader finds half
 written is a wrong grade on screen; a run folder that cannot be removed because a
-submission left 3,000 nested folders in it must not end a class's batch. Writes go to a
-temporary file in the same folder, then `os.replace`; removal walks the tree without
-recursion, without following links and without ever raising.
+submission left 3,000 nested folders in it must not end a class's batch, and neither
+must a student's folder 1,200 levels deep. Writes go to a temporary file in the same
+folder, then `os.replace`; removal and walks go through the tree without recursion,
+without following links and without ever raising.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import os
 import stat
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +77,13 @@ def _remove_directory(top: str) -> None:
         while True:
             child = _empty_files_of(descriptor, stuck)
             if child is not None:
-                inner = os.open(child, _DIRECTORY, dir_fd=descriptor)
+                inner = _enter(child[0], descriptor)
+                if inner is None:
+                    stuck.add(child[1])
+                    continue
                 os.close(descriptor)
                 descriptor = inner
-                names.append(child)
+                names.append(child[0])
                 continue
             if not names:
                 break
@@ -94,9 +100,26 @@ def _remove_directory(top: str) -> None:
     os.rmdir(top)
 
 
-def _empty_files_of(descriptor: int, stuck: set[int]) -> str | None:
-    """Unlink every non-folder entry of the folder; return one sub-folder's name to go
-    into next, or None when only folders that could not be emptied are left."""
+def _enter(name: str, parent: int) -> int | None:
+    """A descriptor of the sub-folder `name`, made enterable first if the run took its
+    permissions away (chmod 000: only root could enter it as it is); None if it cannot
+    be entered at all."""
+    for attempt in range(2):
+        try:
+            return os.open(name, _DIRECTORY, dir_fd=parent)
+        except PermissionError:
+            if attempt == 0:
+                with contextlib.suppress(OSError):
+                    os.chmod(name, 0o700, dir_fd=parent)
+        except OSError:
+            return None
+    return None
+
+
+def _empty_files_of(descriptor: int, stuck: set[int]) -> tuple[str, int] | None:
+    """Unlink every non-folder entry of the folder; return one sub-folder's name and
+    inode to go into next, or None when only folders that could not be emptied are
+    left."""
     _make_writable(descriptor)
     with os.scandir(descriptor) as listing:
         entries = list(listing)
@@ -110,7 +133,7 @@ def _empty_files_of(descriptor: int, stuck: set[int]) -> str | None:
             with contextlib.suppress(OSError):
                 os.unlink(entry.name, dir_fd=descriptor)
         elif child is None and entry.inode() not in stuck:
-            child = entry.name
+            child = (entry.name, entry.inode())
     return child
 
 
@@ -119,3 +142,48 @@ def _make_writable(descriptor: int) -> None:
         mode = os.fstat(descriptor).st_mode
         if mode & 0o700 != 0o700:
             os.fchmod(descriptor, mode | 0o700)
+
+
+@dataclass
+class Walk:
+    """What `walk` found under a folder."""
+
+    files: list[Path] = field(default_factory=list)  # every entry that is not a folder
+    too_deep: list[Path] = field(default_factory=list)  # folders at the limit, not entered
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why)
+
+
+def walk(top: Path, max_depth: int, skip: Callable[[str], bool] = lambda _: False) -> Walk:
+    """Every non-folder entry under `top`, sorted, without recursion and without
+    following links (a link is an entry, never a way in). Folders more than `max_depth`
+    levels below `top` are not entered but listed in `too_deep`; a folder that cannot be
+    listed (permission, a path longer than PATH_MAX) is listed in `unreadable`. Names for
+    which `skip` is true are left out, files and folders alike."""
+    found = Walk()
+    stack: list[tuple[Path, int]] = [(top, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = [e for e in listing if not skip(e.name)]
+        except OSError as exc:
+            found.unreadable.append((folder, exc.strerror or type(exc).__name__))
+            continue
+        for entry in entries:
+            path = folder / entry.name
+            if not _is_folder(entry):
+                found.files.append(path)
+            elif depth >= max_depth:
+                found.too_deep.append(path)
+            else:
+                stack.append((path, depth + 1))
+    found.files.sort()
+    found.too_deep.sort()
+    return found
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False

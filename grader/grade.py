@@ -17,19 +17,25 @@ from pathlib import Path
 
 from grader import __version__
 from grader import submission as submissions
-from grader.checks import REGISTRY, CheckContext
-from grader.checks.base import NOT_APPLICABLE, NOT_JUDGED, PASSED
+from grader.checks import REGISTRY, CheckContext, callback_sequences
+from grader.checks.base import NOT_APPLICABLE, NOT_JUDGED, NOT_TRUSTED_STATUS, PASSED, Verdict
 from grader.checks.training import recorded_accuracy_disagrees
 from grader.errors import SandboxRequired, SubmissionError
+from grader.evidence import NOT_TRUSTED, Evidence, Trust
+from grader.evidence.gather import gather, observe
 from grader.exercise import detect
 from grader.exercise import spec as specs
 from grader.exercise.datasource import DataPaths
+from grader.exercise.secret import derive
 from grader.exercise.spec import ExerciseSpec
 from grader.files import remove_tree
 from grader.processes import SigtermGuard
 from grader.results.result import CheckResult, GradeResult
 from grader.run import sandbox, stage
 from grader.run import trace as traces
+from grader.run.events import EventReader, Replay
+from grader.run.reads import ImageReads, Reads
+from grader.runner.contract import EVENTS_FD_ENV
 from grader.scoring import client as scorer
 
 
@@ -60,28 +66,34 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
     use_bubblewrap = sandbox.bubblewrap_works() and not options.no_sandbox
     if not use_bubblewrap and options.require_sandbox:
         raise SandboxRequired("bubblewrap cannot run here and --require-sandbox was given")
+    epoch_runs = callback_sequences.epoch_runs(
+        spec.accuracy_threshold, derive(data.secret, "callback", submission.sha256))
     with SigtermGuard() as sigterm:
         run_dir = Path(tempfile.mkdtemp(prefix="grader-run-"))
         one_off = None if options.scorer_socket else scorer.start_scorer(spec, data)
         try:
             staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap,
-                                   notebook_executor=options.notebook_executor)
+                                   notebook_executor=options.notebook_executor,
+                                   callback_epoch_runs=[r.as_config() for r in epoch_runs])
             limits = sandbox.RunLimits.of(spec, options.time_limit)
-            outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner",
-                                            staged.config_path], staged.env, staged.workdir,
-                                  limits, use_bubblewrap)
-            trace = traces.load(staged.artefacts)
+            outcome, replay, reads = _run_watched(staged, limits, use_bubblewrap)
+            trace = traces.load(staged.artefacts, replay)
             score_started = time.monotonic()
+            # the order the hidden images are batched in is secret and per submission:
+            # a model whose output depends on its batch cannot be tuned to it
             scoring = scorer.score(one_off, staged.artefacts, trace, spec, data,
-                                   options.scorer_socket)
+                                   options.scorer_socket,
+                                   seed=derive(data.secret, "scorer-order", submission.sha256))
             score_seconds = time.monotonic() - score_started
+            evidence = gather(observe(trace, replay, reads, submission, scoring, spec, data,
+                                      outcome.status, staged))
         finally:
             scorer.stop_scorer(one_off)
             if not options.keep_run or sigterm.fired:
                 remove_tree(run_dir)
     ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message,
-                       submission.defines_function(spec.entry_function))
-    checks, check_notes = run_rubric(ctx)
+                       submission.defines_function(spec.entry_function), epoch_runs)
+    checks, check_notes = run_rubric(ctx, evidence)
     version = detect.course_version(spec, submission.code())
     result = GradeResult(
         submission=submission.name, student=submission.student, exercise=spec.name,
@@ -98,27 +110,68 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
                  "run": round(outcome.seconds, 2), "score": round(score_seconds, 2)},
         sandbox=outcome.sandbox, submission_sha256=submission.sha256,
         grader_version=__version__, exercise_version=spec.version,
-        details={**_details(ctx), "limits": _limits_used(limits, outcome)})
+        review=evidence.review,
+        details={**_details(ctx), "limits": _limits_used(limits, outcome),
+                 "evidence": {"claims": {c: vars(t) for c, t in evidence.claims.items()},
+                              **evidence.facts}})
     return result
 
 
-def run_rubric(ctx: CheckContext) -> tuple[list[CheckResult], list[str]]:
-    """Each rubric item's verdict as points, and the notes the checks made on the way."""
+def _run_watched(staged: stage.StagedRun, limits: sandbox.RunLimits,
+                 use_bubblewrap: bool) -> tuple[sandbox.RunOutcome, Replay, Reads]:
+    """The sandboxed run, watched from outside: its event stream read as it arrives
+    (grader.run.events) and every image it reads seen by inotify (grader.run.reads), on
+    one clock."""
+    clock = time.monotonic()
+    stream, watcher = EventReader(clock), ImageReads(staged.run_dir, clock)
+    events_fd = stream.start()
+    watcher.start()
+    try:
+        outcome = sandbox.run(staged.run_dir, [sys.executable, "-m", "grader.runner",
+                                               staged.config_path],
+                              {**staged.env, EVENTS_FD_ENV: str(events_fd)}, staged.workdir,
+                              limits, use_bubblewrap, pass_fds=(events_fd,))
+    finally:
+        stream.close_write_end()
+        reads = watcher.stop()
+    return outcome, stream.finish(), reads
+
+
+def run_rubric(ctx: CheckContext,
+               evidence: Evidence | None = None) -> tuple[list[CheckResult], list[str]]:
+    """Each rubric item's verdict as points, weighed by how far the evidence it rests on
+    can be trusted (grader.evidence), and the notes the checks made on the way."""
     results, notes = [], []
     for item in ctx.spec.rubric:
         info = REGISTRY[item.id]
         verdict = info.function(ctx, item.params)
-        applicable = verdict.status != NOT_APPLICABLE
-        results.append(CheckResult(
-            id=item.id, title=item.title or info.title, status=verdict.status,
-            passed=None if verdict.status in (NOT_JUDGED, NOT_APPLICABLE)
-            else verdict.status == PASSED,
-            score=round(item.points * verdict.fraction, 2) if applicable else 0.0,
-            max_score=item.points if applicable else 0.0,
-            message=verdict.message, hint=verdict.hint, found=verdict.found,
-            expected=verdict.expected))
+        trust = evidence.trust(info.claims) if evidence is not None else None
+        results.append(_weighed(item.id, item.title or info.title, item.points, verdict,
+                                trust))
         notes += [note for note in verdict.notes if note not in notes]
     return results, notes
+
+
+def _weighed(check_id: str, title: str, points: float, verdict: Verdict,
+             trust: Trust | None) -> CheckResult:
+    """A verdict as points; a verdict that awarded points on evidence the trusted side
+    found contradicted scores 0, says why and keeps what the check had found."""
+    applicable = verdict.status != NOT_APPLICABLE
+    judged = trust is not None and verdict.status not in (NOT_APPLICABLE, NOT_JUDGED)
+    status, message = verdict.status, verdict.message
+    if trust is not None and trust.level == NOT_TRUSTED and verdict.fraction > 0:
+        status, message = NOT_TRUSTED_STATUS, (f"not trusted: {trust.reason} (the run "
+                                               f"reported: {verdict.message})")
+    return CheckResult(
+        id=check_id, title=title, status=status,
+        passed=None if status in (NOT_JUDGED, NOT_APPLICABLE) else status == PASSED,
+        score=round(points * verdict.fraction, 2) if applicable
+        and status != NOT_TRUSTED_STATUS else 0.0,
+        max_score=points if applicable else 0.0, message=message,
+        hint=verdict.hint if status != NOT_TRUSTED_STATUS else
+        "the grader saw evidence against what the run reported; an instructor will look",
+        found=verdict.found, expected=verdict.expected,
+        trust=trust.level if judged else "", evidence=trust.reason if judged else "")
 
 
 def _metrics(ctx: CheckContext) -> dict[str, object]:
@@ -179,6 +232,10 @@ def _details(ctx: CheckContext) -> dict[str, object]:
         "hidden_confusion": ctx.scoring.hidden_confusion,
         "hidden_misclassified": list(ctx.scoring.hidden_misclassified),
         "evaluated_at": dict(ctx.scoring.evaluated_at),
+        # the scorer's mixed-order batches against images scored alone (grader.scoring)
+        "batch_check": {"batch_dependent": ctx.scoring.batch_dependent,
+                        **dict(ctx.scoring.batch_check)},
+        "scorer_memory_limit": ctx.scoring.memory_limit,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -166,3 +167,52 @@ def test_the_cache_follows_the_data_bytes_not_their_times(tmp_path: Path, spec,
     first_image = sorted(p for p in copy.hidden_dir.rglob("*.png"))[0]
     first_image.write_bytes(first_image.read_bytes() + b"\0")
     assert spec_key(spec, copy, options) != spec_key(spec, data, options)  # one image swapped
+
+
+def test_similarity_runs_once_graded_and_marks_csv_and_summary(
+        tmp_path: Path, spec, data) -> None:  # noqa: ANN001
+    """`grader batch --similarity`: the comparison sees the class the batch graded, writes
+    its report beside the grades, and names the pair in results.csv and index.html;
+    the scores are the grades' own."""
+    from functools import partial
+
+    from grader.cli.batch import _compare_class
+
+    samples = Path(__file__).resolve().parents[1] / "submissions/happy_or_sad"
+    original = (samples / "correct_modern.py").read_text()
+    folder = _class(tmp_path, {"ada.py": original, "bo.py": original.replace("model", "net"),
+                               "cy.py": (samples / "no_callback.py").read_text()})
+    out = tmp_path / "out"
+    compare = partial(_compare_class, templates=[], against=[], exercise=spec.name)
+    outcome = _run(folder, spec, data, out, compare_class=compare)
+    assert outcome.similarity is not None and outcome.similarity_error is None
+    assert [other for other, _ in outcome.similarity.flagged["ada"]] == ["bo"]
+    assert "cy" not in outcome.similarity.flagged
+    assert (out / "similarity.json").exists() and (out / "similarity.html").exists()
+    rows = {r.split(",")[0]: r for r in
+            (out / "results.csv").read_text(encoding="utf-8-sig").splitlines()[1:]}
+    assert re.search(r",bo \((?:0\.9\d|1\.00)\),", rows["ada"]), rows["ada"]
+    assert re.search(r",ada \((?:0\.9\d|1\.00)\),", rows["bo"]), rows["bo"]
+    summary = (out / "index.html").read_text()
+    assert 'href="similarity.html"' in summary and "2 flagged as possibly copied" in summary
+    assert {r.student: r.score for r in outcome.results} == \
+        {r.student: r.score for r in _run(folder, spec, data, tmp_path / "plain").results}
+    with gradebook.Gradebook(out / GRADEBOOK) as book:
+        kept = book.latest_similarity(spec.name)
+    assert kept and kept[0].flagged and {kept[0].a, kept[0].b} == {"ada", "bo"}
+    assert [(p.a, p.b, p.flagged) for p in kept] == \
+        [(p.a, p.b, p.flagged) for p in outcome.similarity.pairs]
+
+
+def test_similarity_that_fails_keeps_the_grades(tmp_path: Path, spec, data) -> None:  # noqa: ANN001
+    def broken(entries: list[tuple[str, Path]], out_dir: Path) -> object:
+        raise OSError("the reference collection /x cannot be read")
+
+    out = tmp_path / "out"
+    outcome = _run(_class(tmp_path, STUDENTS), spec, data, out, compare_class=broken)
+    assert outcome.similarity is None and outcome.graded == 3
+    assert outcome.similarity_error == "the reference collection /x cannot be read"
+    assert len((out / "results.csv").read_text().splitlines()) == 4
+    assert "similarity.html" not in (out / "index.html").read_text()
+    with gradebook.Gradebook(out / GRADEBOOK) as book:
+        assert book.latest_similarity(spec.name) == []

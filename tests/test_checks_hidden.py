@@ -35,7 +35,8 @@ def test_rubric_params_are_chance_0_5_and_full_marks_at_0_9() -> None:
 @pytest.mark.parametrize(("accuracy", "status", "fraction"), [
     (0.3, FAILED, 0.0),
     (0.5, FAILED, 0.0),
-    (0.6, PARTIAL, 0.25),
+    (0.6, FAILED, 0.0),  # 24 of 40: guessing does as well once in seven tries
+    (0.65, PARTIAL, 0.375),
     (0.7, PARTIAL, 0.5),
     (0.85, PARTIAL, 0.875),
     (0.9, PASSED, 1.0),
@@ -62,9 +63,25 @@ def test_partial_message_shows_accuracy_count_and_target() -> None:
 def test_chance_level_gets_the_guessing_hint() -> None:
     verdict = hidden_accuracy(scored(0.5), params())
 
-    assert verdict.message == ("50.0% of 40 hidden images classified correctly; full marks "
+    assert verdict.message == ("50.0% of 40 hidden images classified correctly, which "
+                               "guessing reaches (up to 63.0% on 40 images); full marks "
                                "from 90%")
     assert "barely beats guessing" in verdict.hint
+
+
+@pytest.mark.parametrize(("accuracy", "status"), [
+    (0.483, FAILED), (0.517, FAILED), (0.575, FAILED), (0.58, PARTIAL)])
+def test_what_guessing_reaches_scores_nothing_whatever_split_was_drawn(
+        accuracy: float, status: str) -> None:
+    """An untrained model on 120 hidden images scores 0.48 to 0.52 depending on the
+    course's split: never a point for that, the same grade on every split."""
+    scoring = Scoring(model_loaded=True, hidden_accuracy=accuracy, hidden_images=120)
+    verdict = hidden_accuracy(CheckContext(TRAINED, scoring, SPEC, "finished"), params())
+    assert verdict.status == status
+    if status == PARTIAL:
+        assert verdict.fraction == pytest.approx(0.2)  # scaled from chance, as ever
+    else:
+        assert "guessing reaches (up to 57.5% on 120 images)" in verdict.message
 
 
 def test_full_marks_message_has_no_target() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from rubric import SPEC, params
 
 from grader import exercise
 from grader.checks.base import FAILED, NOT_APPLICABLE, NOT_JUDGED, PASSED, CheckContext
+from grader.checks.callback_sequences import epoch_runs
 from grader.checks.training import (
     accuracy_not_comparable,
     callback_behaviour,
@@ -208,16 +210,18 @@ def test_stopping_after_the_epoch_limit_fails() -> None:
     assert verdict.hint == "train for at most epochs=15"
 
 
-def test_recorded_accuracy_disagreeing_with_the_scorer_fails() -> None:
+def test_a_disagreement_with_the_scorer_is_a_note_and_left_to_the_evidence() -> None:
+    """How far the recorded epochs are trusted is grader.evidence's question (a model at
+    chance is not trusted, a disagreement of degree goes to review: tests/test_evidence.py);
+    the check judges the stop and notes the disagreement."""
     ctx = context(fit([0.8, 1.0], stopped_at=2), train_accuracy=0.6)
 
     verdict = callback_stop(ctx, params("callback_stop"))
 
     assert SPEC.train_accuracy_tolerance == 0.2
-    assert verdict.status == FAILED
-    assert verdict.message == ("the recorded final training accuracy 1.000 disagrees with the "
-                               "0.600 the grader measured on the training images; the "
-                               "recorded epochs are not trusted")
+    assert verdict.status == PASSED
+    assert verdict.notes == ("the recorded final training accuracy 1.000 disagrees with the "
+                             "0.600 the grader measured on the training images",)
 
 
 def test_recorded_accuracy_within_tolerance_is_trusted() -> None:
@@ -278,57 +282,98 @@ def test_a_stop_epoch_beyond_the_recorded_epochs_gives_a_verdict() -> None:
 
 # --- callback_behaviour ---------------------------------------------------------------------
 
-def probed(**kw: Any) -> tuple[CallbackTest, ...]:
-    return (CallbackTest(**{"callback": "myCallback", "stopped_below": False,
-                            "stopped_above": True, "error": None, **kw}),)
+RUNS = epoch_runs(0.999, seed=11)  # the runs a grading would play for one submission
 
 
-def test_a_callback_that_stops_only_above_passes() -> None:
-    verdict = callback_behaviour(context(fit([1.0], 1), callback_tests=probed()),
-                                 params("callback_behaviour"))
+def probed(stops: list[int | None] | None = None, error: str | None = None,
+           name: str = "myCallback") -> tuple[CallbackTest, ...]:
+    """What the runner reports: where the callback stopped in each run (default: where a
+    correct callback stops)."""
+    stops = [r.expected_stop(0.999) for r in RUNS] if stops is None else stops
+    return tuple(CallbackTest(name, number, stop, error) for number, stop in enumerate(stops))
+
+
+def behaviour(*fits: FitCall, **trace: Any) -> Any:
+    ctx = context(*fits, **trace)
+    return callback_behaviour(replace(ctx, callback_runs=RUNS), params("callback_behaviour"))
+
+
+def test_a_callback_that_stops_at_the_first_epoch_above_in_every_run_passes() -> None:
+    verdict = behaviour(fit([1.0], 1), callback_tests=probed())
 
     assert verdict.status == PASSED
-    assert verdict.message == "myCallback kept training at accuracy 0.998 and stopped at 0.9995"
+    assert verdict.message.startswith("myCallback stopped at the first epoch above 0.999 in "
+                                      "each of the 4 runs")
 
 
 def test_no_callback_passed_to_fit_fails_with_a_hint() -> None:
-    verdict = callback_behaviour(context(fit([0.9, 1.0], callbacks=())),
-                                 params("callback_behaviour"))
+    verdict = behaviour(fit([0.9, 1.0], callbacks=()))
 
     assert verdict.status == FAILED and verdict.message == "no callback was passed to fit"
     assert "callbacks=[callbacks]" in verdict.hint
 
 
-def test_a_callback_stopping_below_the_threshold_fails() -> None:
-    ctx = context(fit([0.9], 1), callback_tests=probed(stopped_below=True, stopped_above=True))
-    verdict = callback_behaviour(ctx, params("callback_behaviour"))
+def test_a_callback_stopping_early_in_the_late_run_fails() -> None:
+    late = RUNS[0].expected_stop(0.999)
+    assert late is not None and late >= 5
+    stops = [r.expected_stop(0.999) for r in RUNS]
+    stops[0] = 1  # stopped when epoch >= 1, say
+    verdict = behaviour(fit([0.9], 1), callback_tests=probed(stops))
 
     assert verdict.status == FAILED
-    assert verdict.message == ("myCallback stopped training at accuracy 0.998, which is not "
-                               "above 0.999")
+    assert verdict.message.startswith(f"myCallback stopped at epoch 2 (accuracy "
+                                      f"{RUNS[0].steps[1].accuracy:g}), but the first epoch "
+                                      f"above 0.999 was epoch {late + 1}")
+    assert "not the loss, not the epoch number" in verdict.hint
+
+
+def test_a_callback_stopping_in_the_run_that_never_passes_fails() -> None:
+    stops = [r.expected_stop(0.999) for r in RUNS]
+    stops[2] = 24
+    verdict = behaviour(fit([0.9], 1), callback_tests=probed(stops))
+
+    assert verdict.status == FAILED
+    assert "stopped at epoch 25 of a run that never passed 0.999" in verdict.message
 
 
 def test_a_callback_that_never_stops_fails() -> None:
-    ctx = context(fit([0.9, 1.0]), callback_tests=probed(stopped_above=False))
-    verdict = callback_behaviour(ctx, params("callback_behaviour"))
+    verdict = behaviour(fit([0.9, 1.0]), callback_tests=probed([None] * len(RUNS)))
 
     assert verdict.status == FAILED
-    assert verdict.message == "myCallback did not stop training at accuracy 0.9995"
+    late = RUNS[0].expected_stop(0.999)
+    assert verdict.message.startswith(f"myCallback kept training at epoch {late + 1}")
 
 
 def test_a_callback_that_raises_fails() -> None:
-    ctx = context(fit([0.9], 1), callback_tests=probed(stopped_below=None, stopped_above=None,
-                                                       error="KeyError: 'acc'"))
-    verdict = callback_behaviour(ctx, params("callback_behaviour"))
+    verdict = behaviour(fit([0.9], 1), callback_tests=probed([None] * 4,
+                                                            error="KeyError: 'acc'"))
 
     assert verdict.status == FAILED
     assert verdict.message == "myCallback raised KeyError: 'acc' when given epoch logs"
     assert "logs.get('accuracy')" in verdict.hint
 
 
+def test_a_run_the_runner_did_not_report_is_a_failure_not_a_pass() -> None:
+    verdict = behaviour(fit([1.0], 1), callback_tests=probed()[:2])
+
+    assert verdict.status == FAILED and "was not tested on the run" in verdict.message
+
+
+def test_the_runs_test_what_a_counter_or_a_wrong_bound_gets_wrong() -> None:
+    for seed in range(20):
+        runs = epoch_runs(0.999, seed)
+        late, first, never, early = runs
+        assert late.expected_stop(0.999) >= 5 and first.expected_stop(0.999) == 0
+        assert never.expected_stop(0.999) is None and len(never.steps) >= 25
+        assert 1 <= early.expected_stop(0.999) <= 4
+        assert any(s.accuracy > 0.998 for s in never.steps)  # catches `> 0.998`
+        assert any(s.loss < 0.001 for s in never.steps)  # catches `loss < 0.001`
+    assert epoch_runs(0.999, 3) == epoch_runs(0.999, 3) != epoch_runs(0.999, 4)
+
+
 def test_callback_behaviour_is_not_judged_without_fit_or_tests() -> None:
     assert callback_behaviour(context(), params("callback_behaviour")).status == NOT_JUDGED
-    verdict = callback_behaviour(context(fit([0.9])), params("callback_behaviour"))
+    verdict = behaviour(fit([0.9]))
     assert verdict.status == NOT_JUDGED
     assert verdict.message == "not judged: the callback could not be tested (training did " \
                               "not finish)"

@@ -165,7 +165,7 @@ def test_returning_the_history_passes_and_a_number_fails() -> None:
 def test_the_2022_spec_grades_the_history_not_the_accuracy() -> None:
     ids = [item.id for item in HOS_2022.rubric]
     assert "returns_history" in ids and "returns_accuracy" not in ids
-    assert HOS_2022.entry_returns == "history" and HOS_2022.entry_required
+    assert HOS_2022.rubric_item("returns_history") and HOS_2022.entry_required
     assert dataclasses.replace(HOS_2022).course_version == "2022"
 
 

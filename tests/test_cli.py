@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ def test_bad_submission_is_graded_as_error(tmp_path: Path, data: object,
     ["grade", "x.ipynb", "--exercise", "no-such-exercise"],
     ["batch", "/nonexistent-folder"],
     ["grade", "x.ipynb", "--hidden", "/nonexistent-hidden"],
+    # similarity's inputs are checked before an hour of grading, not after
+    ["batch", "submissions", "--similarity", "--against", "/nonexistent-collection"],
+    ["batch", "submissions", "--similarity", "--template", "/nonexistent-starter.ipynb"],
+    ["batch", "submissions", "--against", "submissions"],
 ])
 def test_usage_errors_exit_2_with_one_line(argv: list[str], data: object,
                                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +63,7 @@ def test_batch_writes_csv_for_error_results(tmp_path: Path, data: object) -> Non
     (folder / "bob.ipynb").write_text("[]")
     out = tmp_path / "out"
     assert main(["batch", str(folder), "--out", str(out)]) == 0
-    rows = (out / "results.csv").read_text().splitlines()
+    rows = (out / "results.csv").read_text(encoding="utf-8-sig").splitlines()
     assert rows[0].startswith("student,submission,exercise,status,score,max_score,percent")
     assert [r.split(",")[:4] for r in rows[1:]] == [
         ["alice", "alice.py", "happy-or-sad", "error"],
@@ -136,5 +141,72 @@ def test_gradebook_show_and_export(tmp_path: Path, data: object,
         assert json.loads((out / "exports" / name / "ada.json").read_text())
     assert main(["gradebook", "export", "--out", str(out), "--format", "csv", "-o",
                  str(tmp_path / "grades.csv")]) == 0
-    assert (tmp_path / "grades.csv").read_text().startswith("student,")
+    assert (tmp_path / "grades.csv").read_text(encoding="utf-8-sig").startswith("student,")
     assert main(["gradebook", "show", "--out", str(tmp_path / "nothing")]) == 2
+
+
+# --- odd names: every path a student id reaches stays inside --out -------------------------
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_submission_named_dotdot_writes_inside_out(tmp_path: Path, data: object,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "upload" / "...py"  # stem "..": once wrote DIR/result.json
+    bad.parent.mkdir()
+    bad.write_bytes(b"\xff not utf-8")
+    out = tmp_path / "DIR" / "inner"
+    argv = ["grade", str(bad), "--exercise", "happy-or-sad", "--out", str(out)]
+    assert main(argv + ["--gradescope", str(tmp_path / "gs.json")]) == 0
+    assert _files(tmp_path / "DIR") == ["inner", "inner/%2E%2E", "inner/%2E%2E/instructor.html",
+                                        "inner/%2E%2E/report.html", "inner/%2E%2E/result.json"]
+    result = json.loads((out / "%2E%2E" / "result.json").read_text())
+    assert (result["student"], result["submission"]) == ("%2E%2E", "...py")
+    assert f"result: {out / '%2E%2E' / 'result.json'}" in capsys.readouterr().out
+
+
+def test_a_latin1_file_name_is_graded_and_printed(tmp_path: Path, data: object,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bad = Path(os.fsdecode(os.fsencode(tmp_path) + b"/Jos\xe9.py"))
+    bad.write_bytes(b"\xff not utf-8")
+    out = tmp_path / "out"
+    assert main(["grade", str(bad), "--exercise", "happy-or-sad", "--out", str(out)]) == 0
+    result = json.loads((out / "Jos%E9" / "result.json").read_text())
+    assert (result["student"], result["submission"]) == ("Jos%E9", "Jos\\xe9.py")
+    printed = capsys.readouterr()
+    assert "Jos%E9" in printed.out and "Traceback" not in printed.err
+
+
+@pytest.mark.parametrize("name", ["results.csv", "gradebook.sqlite-wal", "index.html",
+                                  "exports", "Results.CSV.tmp"])
+def test_a_student_named_like_an_output_file_gets_a_folder_of_its_own(
+        tmp_path: Path, data: object, name: str) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / f"{name}.py").write_bytes(b"\xff not utf-8")
+    (folder / "ada.py").write_bytes(b"\xff not utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out), "--quiet"]) == 0
+    assert (out / "index.html").is_file() and (out / "results.csv").is_file()
+    escaped = f"%{ord(name[0]):02X}{name[1:]}"
+    assert json.loads((out / escaped / "result.json").read_text())["student"] == name
+    rows = (out / "results.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert sorted(r.split(",")[0] for r in rows[1:]) == sorted(["ada", name])
+    assert main(["batch", str(folder), "--out", str(out), "--quiet"]) == 0  # and again
+
+
+def test_a_report_that_cannot_be_written_is_that_students_problem_only(
+        tmp_path: Path, data: object) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("ada", "bo"):
+        (folder / f"{name}.py").write_bytes(b"\xff not utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ada").write_text("a file where ada's folder would go")
+    assert main(["batch", str(folder), "--out", str(out), "--quiet"]) == 0
+    assert (out / "bo" / "result.json").exists()
+    rows = (out / "results.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["ada", "bo"]

@@ -1,4 +1,5 @@
-"""Fast checks of the synthetic Happy-or-Sad generator: layout, format, reproducibility."""
+"""Fast checks of the synthetic generators: layout, format, reproducibility, and a hidden
+split whose seed is its own (never derived from the public training seed)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from grader.exercise import datasets
 from grader.exercise.datasets import DATASETS, FaceDataset, build, make_happy_or_sad
-from grader.exercise.datasets.faces import GENERATOR_VERSION, HIDDEN_SEED_OFFSET
+from grader.exercise.datasets.faces import GENERATOR_VERSION
 
 SMALL = {"train_per_class": 6, "hidden_per_class": 4}  # keeps the fast tests fast
+HIDDEN = 123_456_789  # a hidden seed for tests that need one (the grader's is the secret's)
+OLD_PUBLIC_OFFSET = 1_000_003  # the hidden seed used to be the training seed plus this
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -31,7 +35,8 @@ def _pixel_digests(folder: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def default_dataset(tmp_path_factory: pytest.TempPathFactory) -> FaceDataset:
-    return make_happy_or_sad(tmp_path_factory.mktemp("hos") / "data", seed=0)
+    return make_happy_or_sad(tmp_path_factory.mktemp("hos") / "data", seed=0,
+                             hidden_seed=HIDDEN)
 
 
 def test_default_layout_and_names(default_dataset: FaceDataset) -> None:
@@ -39,7 +44,7 @@ def test_default_layout_and_names(default_dataset: FaceDataset) -> None:
     assert ds.train_dir == ds.root / "train"
     assert ds.hidden_dir == ds.root / "hidden"
     assert ds.train_zip == ds.root / "happy-or-sad.zip"
-    assert (ds.seed, ds.hidden_seed) == (0, HIDDEN_SEED_OFFSET)
+    assert (ds.seed, ds.hidden_seed) == (0, HIDDEN)
     for label in ("happy", "sad"):
         names = sorted(p.name for p in (ds.train_dir / label).iterdir())
         expected = sorted(f"{label}{style}-{i:02d}.png" for style in (1, 2) for i in range(20))
@@ -76,7 +81,8 @@ def test_manifest(default_dataset: FaceDataset) -> None:
     assert manifest["name"] == "happy-or-sad"
     assert manifest["generator"] == GENERATOR_VERSION
     assert manifest["seed"] == 0
-    assert manifest["hidden_seed"] == HIDDEN_SEED_OFFSET
+    assert "hidden_seed" not in manifest  # as secret as the hidden images
+    assert str(HIDDEN) not in (default_dataset.root / "dataset.json").read_text()
     assert manifest["counts"] == {"train": {"happy": 40, "sad": 40},
                                   "hidden": {"happy": 60, "sad": 60}}
 
@@ -99,8 +105,8 @@ def test_training_pairs_differ_only_in_expression(default_dataset: FaceDataset) 
 
 
 def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
-    first = make_happy_or_sad(tmp_path / "a", seed=7, **SMALL)
-    second = make_happy_or_sad(tmp_path / "b", seed=7, **SMALL)
+    first = make_happy_or_sad(tmp_path / "a", seed=7, hidden_seed=11, **SMALL)
+    second = make_happy_or_sad(tmp_path / "b", seed=7, hidden_seed=11, **SMALL)
     assert _files(first.root) == _files(second.root)
 
 
@@ -149,3 +155,52 @@ def test_hidden_loader_labels_follow_flow_from_directory(tmp_path: Path) -> None
     assert x.shape == (8, 150, 150, 3)
     assert x.min() >= 0.0 and x.max() <= 1.0
     assert y.tolist() == [0] * 4 + [1] * 4  # happy = 0, sad = 1 (alphabetical)
+
+
+def test_without_a_hidden_seed_the_hidden_split_is_random(tmp_path: Path) -> None:
+    """Nothing public draws it: not the default, not the training seed plus the old
+    public offset (what a run could once redraw from one training image)."""
+    first = make_happy_or_sad(tmp_path / "a", seed=3, **SMALL)
+    second = make_happy_or_sad(tmp_path / "b", seed=3, **SMALL)
+    old = make_happy_or_sad(tmp_path / "c", seed=3, hidden_seed=3 + OLD_PUBLIC_OFFSET, **SMALL)
+    assert _files(first.train_dir) == _files(second.train_dir) == _files(old.train_dir)
+    hidden = [set(_files(ds.hidden_dir).values()) for ds in (first, second, old)]
+    assert not hidden[0] & hidden[1] and not hidden[0] & hidden[2]
+    assert first.hidden_seed != second.hidden_seed
+
+
+def test_redrawing_the_hidden_split_keeps_the_training_data(tmp_path: Path) -> None:
+    ds = make_happy_or_sad(tmp_path / "d", seed=2, hidden_seed=5, **SMALL)
+    train, zipped = _files(ds.train_dir), ds.train_zip.read_bytes()
+    datasets.redraw_hidden("happy-or-sad", ds.root, 6)
+    fresh = make_happy_or_sad(tmp_path / "fresh", seed=2, hidden_seed=6, **SMALL)
+    assert _files(ds.train_dir) == train and ds.train_zip.read_bytes() == zipped
+    assert _files(ds.hidden_dir) == _files(fresh.hidden_dir)
+    assert sorted(p.name for p in ds.root.iterdir()) == [
+        "dataset.json", "happy-or-sad.zip", "hidden", "train"]  # nothing left aside
+
+
+def test_silhouette_sets_take_their_hidden_seed_apart(tmp_path: Path) -> None:
+    import dataclasses
+
+    from grader.exercise.datasets import drawing, hands
+
+    recipe = dataclasses.replace(hands.RECIPE, train_per_class=2, validation_per_class=1,
+                                 hidden_per_class=2)
+    one = drawing.make(recipe, tmp_path / "one", seed=0, hidden_seed=1)
+    two = drawing.make(recipe, tmp_path / "two", seed=0, hidden_seed=2)
+    public = drawing.make(recipe, tmp_path / "public", seed=0, hidden_seed=0)  # the old way
+    assert one.train_zip.read_bytes() == two.train_zip.read_bytes()
+    assert one.validation_zip.read_bytes() == two.validation_zip.read_bytes()
+    assert _files(one.hidden_dir) != _files(two.hidden_dir) != _files(public.hidden_dir)
+    drawing.redraw_hidden(recipe, one.root, 2)
+    assert _files(one.hidden_dir) == _files(two.hidden_dir)
+    assert one.train_zip.read_bytes() == two.train_zip.read_bytes()
+
+
+def test_the_registry_knows_each_sets_zip_and_refuses_unknown_names(
+        tmp_path: Path, default_dataset: FaceDataset) -> None:
+    assert set(datasets.TRAIN_ZIPS) == set(DATASETS) == set(datasets.VERSIONS)
+    assert default_dataset.train_zip.name == datasets.TRAIN_ZIPS["happy-or-sad"]
+    with pytest.raises(KeyError, match="unknown data set"):
+        datasets.redraw_hidden("horses-or-humans", tmp_path / "d", 1)

@@ -42,8 +42,8 @@ def test_the_2024_spec_stubs_the_course_unittests_module() -> None:
      "'long_epochs' must be"),
     (HOH, lambda s: s.replace('validation_zip_name = "validation-horse-or-human.zip"\n', ""),
      "validation paths need [data] 'validation_zip_name'"),
-    (HOS, lambda s: s.replace('returns = "final_training_accuracy"', 'returns = "loss"'),
-     "'returns' must be"),
+    (HOS, lambda s: s.replace('required = false ', 'returns = "loss"\nrequired = false '),
+     "unknown key(s): returns"),
     (HOS, lambda s: s.replace('requires = ["\\\\bhappy', 'requires = ["(happy'),
      "bad regular expression"),
     (HOS, lambda s: s.replace('[exercise]', '[exercise]', 1).replace(
@@ -69,7 +69,7 @@ def test_the_2022_spec_is_the_base_with_returns_history_in_place_of_returns_accu
     base, v2022 = exercise.load("happy-or-sad"), exercise.load("happy-or-sad-2022")
     assert [i.id for i in v2022.rubric] == [
         "returns_history" if i.id == "returns_accuracy" else i.id for i in base.rubric]
-    assert (v2022.entry_returns, v2022.entry_required) == ("history", True)
+    assert (v2022.entry_function, v2022.entry_required) == ("train_happy_sad_model", True)
     assert v2022.zip_paths == base.zip_paths and v2022.downloads == base.downloads
     assert v2022.reference_layers == base.reference_layers
     assert v2022.detect.requires != base.detect.requires and not v2022.detect.excludes
@@ -81,7 +81,7 @@ def test_the_2024_spec_drops_what_its_notebook_does_not_have() -> None:
         "runs", "input_shape", "output_layer", "conv_layers", "loss", "dataset_directory",
         "dataset_image_size", "dataset_label_mode", "dataset_rescaling", "callback_stop",
         "hidden_accuracy"]
-    assert v2024.entry_function is None and v2024.entry_returns is None
+    assert v2024.entry_function is None
 
 
 def test_lesson_4_inherits_lesson_3s_validation_checks() -> None:

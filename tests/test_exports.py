@@ -296,7 +296,7 @@ def test_write_json_is_valid_and_atomic(tmp_path: Path) -> None:
 
 
 def read_csv(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.reader(handle))
 
 
@@ -307,18 +307,20 @@ def test_csv_header_rows_sorted_and_check_columns_in_rubric_order(tmp_path: Path
                error_result(student="bo", submission="bo.py")]
     exports.write_csv(results, target)
     rows = read_csv(target)
-    assert rows[0][:8] == ["student", "submission", "exercise", "status", "score",
-                           "max_score", "percent", "hidden_accuracy_measured"]
-    assert rows[0][8:-1] == [c.id for c in checks()]
+    assert rows[0][:10] == ["student", "submission", "exercise", "status", "score",
+                            "max_score", "percent", "hidden_accuracy_measured", "review",
+                            "similar_to"]
+    assert rows[0][10:-1] == [c.id for c in checks()]
     assert rows[0][-1] == "error"
     assert [r[0] for r in rows[1:]] == ["ada", "bo", "cy"]
-    assert rows[1][:8] == ["ada", "ada.ipynb", "happy-or-sad", "graded", "50.0", "50.0",
-                           "100.0", "0.8125"]
-    assert rows[1][8:] == ["10.0", "5.0", "5.0", "10.0", "20.0", ""]
+    assert rows[1][:10] == ["ada", "ada.ipynb", "happy-or-sad", "graded", "50.0", "50.0",
+                            "100.0", "0.8125", "", ""]
+    assert rows[1][10:] == ["10.0", "5.0", "5.0", "10.0", "20.0", ""]
     assert rows[2] == ["bo", "bo.py", "happy-or-sad", "error", "0.0", "50.0", "0.0",
-                       "0.8125", "", "", "", "", "", "the notebook is not valid JSON"]
+                       "0.8125", "", "", "", "", "", "", "",
+                       "the notebook is not valid JSON"]
     assert rows[3][4:7] == ["27.5", "50.0", "55.0"]
-    assert rows[3][8:] == ["10.0", "0.0", "0.0", "5.0", "12.5", ""]
+    assert rows[3][10:] == ["10.0", "0.0", "0.0", "5.0", "12.5", ""]
     assert not (tmp_path / "results.csv.tmp").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
 
@@ -329,9 +331,26 @@ def test_csv_union_of_check_columns(tmp_path: Path) -> None:
                                                      1.0, "ok")])
     exports.write_csv([graded(), extra], target)
     header, ada, bo = read_csv(target)
-    assert header[8:-1] == [c.id for c in checks()] + ["bonus"]
+    assert header[10:-1] == [c.id for c in checks()] + ["bonus"]
     assert ada[-2] == "" and bo[-2] == "1.0"
-    assert bo[8:-2] == ["", "", "", "", ""]
+    assert bo[10:-2] == ["", "", "", "", ""]
+
+
+def test_csv_review_and_similar_to_columns(tmp_path: Path) -> None:
+    """Why a grade needs a person, and whom a submission resembles: one cell each, in
+    the student's row only, and a student-chosen name cannot become a formula."""
+    target = tmp_path / "results.csv"
+    flagged = graded(student="ada")
+    flagged.review = ["callback_stop: the run's account of its epochs is not corroborated",
+                      "two more"]
+    exports.write_csv([flagged, graded(student="bo")], target,
+                      {"ada": [("=bo()", 0.934), ("cy", 0.8)]})
+    header, ada, bo = read_csv(target)
+    ada_row, bo_row = dict(zip(header, ada, strict=True)), dict(zip(header, bo, strict=True))
+    assert ada_row["review"] == ("callback_stop: the run's account of its epochs is not "
+                                 "corroborated; two more")
+    assert ada_row["similar_to"] == "'=bo() (0.93); cy (0.80)"
+    assert bo_row["review"] == bo_row["similar_to"] == ""
 
 
 def test_csv_max_score_zero_gives_zero_percent(tmp_path: Path) -> None:
@@ -375,3 +394,42 @@ def test_csv_column_names_are_unique(tmp_path: Path) -> None:
     exports.write_csv([graded()], target)
     header = read_csv(target)[0]
     assert len(header) == len(set(header))
+
+
+def test_csv_starts_with_a_utf8_bom_so_excel_shows_accents(tmp_path: Path) -> None:
+    target = tmp_path / "results.csv"
+    exports.write_csv([graded(student="José", submission="José.ipynb")], target)
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfstudent,")
+    assert data.count(b"\xef\xbb\xbf") == 1
+    assert "José" in data.decode("utf-8")
+    assert read_csv(target)[1][:2] == ["José", "José.ipynb"]
+
+
+def test_csv_cells_from_names_that_are_not_utf8_are_written(tmp_path: Path) -> None:
+    target = tmp_path / "results.csv"
+    latin1 = "Jos\udce9.py"  # a Latin-1 file name, as Linux hands it to Python
+    exports.write_csv([error_result(student="Jos%E9", submission=latin1,
+                                    error=f"{latin1}: not UTF-8 text (byte 0)")], target)
+    row = read_csv(target)[1]
+    assert (row[0], row[1], row[-1]) == ("Jos%E9", "Jos\\xe9.py",
+                                         "Jos\\xe9.py: not UTF-8 text (byte 0)")
+
+
+@pytest.mark.parametrize("name", ["%2E%2E", "bob%20", "bob~2", "-x", "@x", "+x",
+                                  "\x1b]52;c;aGk=\x07", "[bold]x[/bold]"])
+def test_csv_keeps_every_odd_id_on_its_own_row(tmp_path: Path, name: str) -> None:
+    target = tmp_path / "results.csv"
+    exports.write_csv([graded(student="bob"), graded(student=name)], target)
+    rows = read_csv(target)
+    assert len(rows) == 3
+    assert {r[0].removeprefix("'") for r in rows[1:]} == {"bob", name}
+
+
+def test_a_student_id_cannot_collide_with_the_csv_temporary_file(tmp_path: Path) -> None:
+    (tmp_path / "results.csv.tmp").mkdir()  # a student named results.csv.tmp, say
+    exports.write_csv([graded()], tmp_path / "results.csv")
+    exports.write_json({"a": 1}, tmp_path / "ada.json")
+    assert read_csv(tmp_path / "results.csv")[1][0] == "ada"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.json", "results.csv",
+                                                          "results.csv.tmp"]

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from grader.runner.contract import Downloads, RunConfig
+
 pytestmark = pytest.mark.slow
 
 SCRIPT = r'''
 import sys
 from grader.runner import bootstrap
-bootstrap.install(sys.argv[1])
+from grader.runner.contract import RunConfig
+bootstrap.install(RunConfig.load(sys.argv[1]))
 import numpy as np
 import tensorflow as tf
 from keras.preprocessing.image import ImageDataGenerator   # Keras 3: only tf.keras had it
@@ -50,10 +53,11 @@ print(len(history.history['acc']))
 
 def test_legacy_apis_run_and_are_noted(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({
-        "artefacts": str(tmp_path), "seed": 42, "intra_op_threads": 1, "inter_op_threads": 1,
-        "entry_function": None, "callback_test": [0.998, 0.9995],
-        "downloads": {"urls": {}, "gdown_ids": {}}, "tmp_remap": None}))
+    config.write_text(RunConfig(
+        submission="s.py", kind="module", workdir=str(tmp_path), artefacts=str(tmp_path),
+        seed=42, intra_op_threads=1, inter_op_threads=1, entry_function=None,
+        callback_epoch_runs=[[[0.5, 0.1], [1.0, 0.01]]], downloads=Downloads(),
+        tmp_remap=None, output_limit_bytes=1 << 20).to_json())
     completed = subprocess.run([sys.executable, "-c", SCRIPT, str(config)], capture_output=True,
                                text=True, timeout=180, env={"TF_CPP_MIN_LOG_LEVEL": "3",
                                                             "PATH": "/usr/bin:/bin"})
@@ -77,3 +81,4 @@ def test_legacy_apis_run_and_are_noted(tmp_path: Path) -> None:
     assert [e["epoch"] for e in fit["epochs"]] == [1, 2]
     assert trace["model_saved"] is True and (tmp_path / "model.keras").exists()
     assert trace["callback_tests"][0]["callback"] == "Stop"
+    assert [t["stopped_at"] for t in trace["callback_tests"]] == [1]  # the run's 2nd epoch

@@ -19,6 +19,14 @@ from grader.run import cgroups, sandbox
 needs_bubblewrap = pytest.mark.usefixtures("bubblewrap_required")
 
 
+@pytest.fixture(autouse=True)
+def _bubblewrap_when_parametrized(request: pytest.FixtureRequest) -> None:
+    """`bubblewrap=True` cases need it (pytest.param can no longer add usefixtures)."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("bubblewrap") is True:
+        components.bubblewrap()
+
+
 def _alive(pid: int) -> bool:
     """Running, as opposed to gone or a zombie awaiting a reaper that may never come."""
     try:
@@ -68,7 +76,7 @@ def test_no_network(tmp_path: Path) -> None:
     assert outcome.stdout_tail.startswith("refused"), outcome
 
 
-@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+@pytest.mark.parametrize("bubblewrap", [True, False])
 def test_time_limit_kills_the_whole_process_group(tmp_path: Path, bubblewrap: bool) -> None:
     pid_file = tmp_path / "run" / "child.pid"
     shown = f"{sandbox.RUN_ROOT_IN_SANDBOX}/child.pid" if bubblewrap else str(pid_file)
@@ -109,7 +117,7 @@ def test_progress_bars_collapse_to_their_last_state() -> None:
         "Epoch 1\n8/8 done - acc: 1.0\n"
 
 
-@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+@pytest.mark.parametrize("bubblewrap", [True, False])
 def test_memory_limit_stops_an_endless_allocation(tmp_path: Path, bubblewrap: bool) -> None:
     (tmp_path / "run" / "tmp").mkdir(parents=True)
     workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(tmp_path / "run")
@@ -190,7 +198,7 @@ def test_the_graders_environment_is_not_visible(tmp_path: Path,
     assert outcome.stdout_tail.split() == ["False", "False"], outcome
 
 
-@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+@pytest.mark.parametrize("bubblewrap", [True, False])
 def test_rlimits_are_set_in_the_run(tmp_path: Path, bubblewrap: bool) -> None:
     code = ("import resource as r\n"
             "print(r.getrlimit(r.RLIMIT_CORE)[0], r.getrlimit(r.RLIMIT_CPU)[0] > 0,"
@@ -200,7 +208,7 @@ def test_rlimits_are_set_in_the_run(tmp_path: Path, bubblewrap: bool) -> None:
     assert outcome.stdout_tail.split() == ["0", "True", str(3 * 2**20)], outcome
 
 
-@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+@pytest.mark.parametrize("bubblewrap", [True, False])
 def test_a_file_over_the_size_limit_cannot_be_written(tmp_path: Path, bubblewrap: bool) -> None:
     code = ("try:\n    open('big.bin', 'wb').write(b'x' * 3 * 2**20); print('wrote')\n"
             "except OSError as e:\n    print('refused', e.errno)\n")
@@ -210,7 +218,7 @@ def test_a_file_over_the_size_limit_cannot_be_written(tmp_path: Path, bubblewrap
     assert (tmp_path / "run" / "big.bin").stat().st_size <= 2**20
 
 
-@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+@pytest.mark.parametrize("bubblewrap", [True, False])
 def test_filling_the_run_folder_is_stopped_at_the_disk_limit(tmp_path: Path,
                                                               bubblewrap: bool) -> None:
     tmp = "/tmp" if bubblewrap else str(tmp_path / "run" / "tmp")
@@ -229,7 +237,7 @@ def test_filling_the_run_folder_is_stopped_at_the_disk_limit(tmp_path: Path,
     assert used < 50 * 2**20 + 1024 * 2**20
 
 
-@pytest.mark.parametrize("bubblewrap", [pytest.param(True, marks=needs_bubblewrap), False])
+@pytest.mark.parametrize("bubblewrap", [True, False])
 def test_the_process_count_is_limited(tmp_path: Path, bubblewrap: bool) -> None:
     code = ("import threading, time\nstarted = 0\n"
             "try:\n    for _ in range(400):\n"
@@ -336,3 +344,218 @@ def test_limit_keys_come_from_the_spec_with_defaults(tmp_path: Path) -> None:
     zero.write_text(source.replace("disk_mb = 2048", "disk_mb = 0"))
     with pytest.raises(SpecError, match="disk_mb"):
         exercise.load(zero)
+
+
+# --- What the run sees of Python and of the grader (grader.run.mounts) -----------------
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
+_MOUNT_TABLES = ("import json\ntables = {}\n"
+                 "for pid in ('self', '1'):\n"
+                 "    try:\n        tables[pid] = open(f'/proc/{pid}/mountinfo').read()\n"
+                 "    except OSError as e:\n        tables[pid] = type(e).__name__\n"
+                 "print(json.dumps(tables))\n")
+
+
+@needs_bubblewrap
+def test_the_mount_table_names_no_host_folder(tmp_path: Path) -> None:
+    """Neither the checkout, the data folder, the user's home nor the Python installation
+    (a pyenv under /root, a venv in the checkout) appears in either mount table; only a
+    folder bound where it lives because no farm could be made would (docs/security.md)."""
+    from grader.exercise.datasource import default_data_dir
+
+    outcome = _run(tmp_path / "run", _MOUNT_TABLES, bubblewrap=True, tail=256_000)
+    tables = json.loads(outcome.stdout_tail)
+    assert "/grader/python" in tables["self"] and "/grader/lib" in tables["self"], tables
+    in_place = [r.host for r in sandbox._python_paths().roots if r.source == r.host]
+    for table in tables.values():
+        for folder in (ROOT, default_data_dir(), Path.home(), Path(sys.prefix).resolve(),
+                       Path(sys.base_prefix).resolve()):
+            if not any(Path(h).is_relative_to(folder) for h in in_place):
+                assert str(folder) not in table, (folder, table)
+
+
+@needs_bubblewrap
+def test_the_run_imports_the_runner_and_nothing_else_of_the_grader(tmp_path: Path) -> None:
+    import grader
+
+    code = ("import importlib, json, os, grader\nout = {}\n"
+            "for name in ['grader.runner', 'grader.runner.contract', 'grader.runner.fetch',"
+            " 'grader.runner.recorder', 'grader.exercise', 'grader.exercise.datasets',"
+            " 'grader.datasets', 'grader.exercise.specs', 'grader.checks', 'grader.scoring']:\n"
+            "    try:\n        importlib.import_module(name); out[name] = 'imported'\n"
+            "    except ImportError as e:\n        out[name] = type(e).__name__\n"
+            "out['package'] = sorted(os.listdir(os.path.dirname(grader.__file__)))\n"
+            f"out['checkout'] = os.path.exists({str(Path(grader.__file__).parent)!r})\n"
+            "print(json.dumps(out))\n")
+    outcome = _run(tmp_path / "run", code, bubblewrap=True)
+    seen = json.loads(outcome.stdout_tail)
+    assert all(seen.pop(name) == "imported" for name in
+               ("grader.runner", "grader.runner.contract", "grader.runner.fetch",
+                "grader.runner.recorder")), seen
+    assert seen.pop("package") == ["__init__.py", "__pycache__", "runner"]
+    assert seen.pop("checkout") is False
+    assert set(seen.values()) == {"ModuleNotFoundError"}, seen
+
+
+@needs_bubblewrap
+def test_without_a_farm_python_is_bound_where_it_lives(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback (a cache on another file system, or overlayfs): the run still works
+    and still sees only the runner; the installation's path is the documented residual."""
+    from grader.run import mounts
+
+    monkeypatch.setattr(mounts, "FARM_FILESYSTEMS", frozenset())
+    assert all(r.source == r.host for r in sandbox._python_paths().roots)
+    code = _MOUNT_TABLES.replace("print(json.dumps(tables))", "import grader.runner.shell\n"
+                                 "try:\n    import grader.exercise\n"
+                                 "except ImportError:\n    tables['exercise'] = 'hidden'\n"
+                                 "print(json.dumps(tables))")
+    tables = json.loads(_run(tmp_path / "run", code, bubblewrap=True, tail=256_000)
+                        .stdout_tail)
+    assert tables["exercise"] == "hidden"
+    assert str(Path(sys.prefix).resolve()) in tables["self"]
+
+
+@needs_bubblewrap
+def test_a_package_folder_in_a_bound_installation_is_empty_in_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wheel install bound where it lives (no farm): its grader folder is covered by an
+    empty read-only tmpfs. Shown with a package that exists in this venv (numpy) standing
+    in for site-packages/grader."""
+    import numpy
+
+    from grader.run import mounts
+
+    runner = mounts.runner_copy()
+    package = str(Path(numpy.__file__).parent)
+    monkeypatch.setattr(mounts, "FARM_FILESYSTEMS", frozenset())
+    monkeypatch.setattr(mounts, "_grader_dir", lambda: package)
+    monkeypatch.setattr(mounts, "runner_copy", lambda: runner)
+    code = (f"import os\nprint(os.listdir({package!r}))\n"
+            f"try:\n    open({package!r} + '/x', 'w')\nexcept OSError as e:\n"
+            "    print('refused')\n"
+            "import numpy\nprint('code' if numpy.__file__ else 'empty')\n"
+            "import grader.runner.contract\nprint('runner')\n")
+    outcome = _run(tmp_path / "run", code, bubblewrap=True)
+    assert outcome.stdout_tail.split() == ["[]", "refused", "empty", "runner"], outcome
+
+
+def test_a_grader_package_inside_a_bound_installation_is_covered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wheel install bound where it lives: an empty read-only tmpfs hides the package."""
+    from grader.run import mounts
+
+    package = str(Path(sys.prefix).resolve() / "lib" / "site-packages" / "grader")
+    monkeypatch.setattr(mounts, "FARM_FILESYSTEMS", frozenset())
+    monkeypatch.setattr(mounts, "_grader_dir", lambda: package)
+    monkeypatch.setattr(mounts, "runner_copy", lambda: Path("/nonexistent"))
+    python = sandbox._python_paths()
+    assert python.covered == (package,)
+    args = python.bwrap_args()
+    assert args[args.index("--tmpfs") + 1] == package
+    assert args[args.index("--remount-ro") + 1] == package
+
+
+def test_commands_and_paths_are_mapped_into_the_run() -> None:
+    python = sandbox._python_paths()
+    argv = sandbox.bubblewrap_command(Path("/tmp/x"), [sys.executable, "-c", "pass"],
+                                      {"PATH": f"{Path(sys.executable).parent}:/usr/bin"},
+                                      "/grader/run")
+    if any(r.source != r.host for r in python.roots):
+        assert argv[-3] == python.inside(sys.executable) != sys.executable
+        assert argv[argv.index("PATH") + 1].startswith(str(Path(python.inside(
+            sys.executable)).parent))
+        # only the compatibility link at the interpreter's host path (for the staged
+        # download tools), and the folders it is made in
+        named = {arg for arg in argv if arg.startswith(sys.prefix + "/")}
+        assert named <= {sys.executable, *map(str, Path(sys.executable).parents)}, named
+    assert argv[argv.index("PYTHONPATH") + 1] == "/grader/lib"
+
+
+def _fake_installation(root: Path) -> Path:
+    site = root / "lib" / "python3.11" / "site-packages"
+    for folder in ("pkg", "grader/runner", "tf_image_grader-0.1.0.dist-info", "__pycache__",
+                   "sealed"):
+        (site / folder).mkdir(parents=True)
+    (site / "pkg" / "__init__.py").write_text("x = 1\n")
+    (site / "grader" / "__init__.py").write_text("")
+    (site / "__editable__.tf_image_grader-0.1.0.pth").write_text("import finder\n")
+    (site / "__pycache__" / "__editable___tf_image_grader_finder.cpython-311.pyc").write_bytes(b"")
+    (site / "extra.pth").write_text(f"{root}/other\n{root}2/unrelated\n")
+    (site / "sealed" / "data.txt").write_text("sealed")
+    (site / "sealed").chmod(0o555)
+    (root / "bin").mkdir()
+    (root / "bin" / "tool").write_text(f"#!{root}/bin/python3\nprint('tool')\n")
+    (root / "bin" / "tool").chmod(0o755)
+    (root / "bin" / "python3").symlink_to(f"{root}/bin/python3.11")
+    (root / "bin" / "python").symlink_to("python3")
+    (root / "pyvenv.cfg").write_text(f"home = {root}/bin\n")
+    return site
+
+
+def test_a_farm_links_files_and_rewrites_those_that_name_their_folder(tmp_path: Path) -> None:
+    from grader.run import farm, mounts
+
+    root, out = tmp_path / "venv", tmp_path / "farm"
+    site = _fake_installation(root)
+    mapping = [(str(root), "/grader/venv")]
+    farm.link_tree(root, out, lambda text: mounts._map_text(text, mapping), mounts._excluded)
+    linked = out / site.relative_to(root)
+    assert (linked / "pkg" / "__init__.py").stat().st_ino == \
+        (site / "pkg" / "__init__.py").stat().st_ino
+    assert sorted(p.name for p in linked.iterdir()) == ["__pycache__", "extra.pth", "pkg",
+                                                        "sealed"]
+    assert list((linked / "__pycache__").iterdir()) == []
+    assert (linked / "extra.pth").read_text() == f"/grader/venv/other\n{root}2/unrelated\n"
+    assert (out / "pyvenv.cfg").read_text() == "home = /grader/venv/bin\n"
+    assert (out / "bin" / "tool").read_text().startswith("#!/grader/venv/bin/python3\n")
+    assert (out / "bin" / "tool").stat().st_mode & 0o777 == 0o755
+    assert os.readlink(out / "bin" / "python3") == "/grader/venv/bin/python3.11"
+    assert os.readlink(out / "bin" / "python") == "python3"
+    assert (linked / "sealed").stat().st_mode & 0o777 == 0o555
+    (site / "sealed").chmod(0o755)
+    (linked / "sealed").chmod(0o755)
+
+
+def test_a_changed_installation_gets_a_new_farm_and_the_old_one_goes_later(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.run import mounts
+
+    monkeypatch.setenv(mounts.CACHE_ENV, str(tmp_path / "cache"))
+    root = tmp_path / "venv"
+    site = _fake_installation(root)
+    (site / "sealed").chmod(0o755)
+    mapping = [(str(root), "/grader/venv")]
+    if mounts._filesystem(str(root))[0] not in mounts.FARM_FILESYSTEMS:
+        components.require(False, "the temporary folder cannot hold a hardlink farm")
+    first = mounts._farm(str(root), "/grader/venv", mapping)
+    assert first and mounts._farm(str(root), "/grader/venv", mapping) == first
+    (site / "newpkg").mkdir()  # pip install
+    second = mounts._farm(str(root), "/grader/venv", mapping)
+    assert second and second != first and Path(first).is_dir()
+    mounts._sweep(tmp_path / "cache", now=time.time() + 2 * mounts.KEEP_SECONDS)
+    assert not Path(first).exists() and Path(second, "lib/python3.11/site-packages/newpkg").is_dir()
+
+
+def test_the_runner_copy_holds_the_runner_only_and_follows_its_content(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import grader
+    from grader.run import mounts
+
+    monkeypatch.setenv(mounts.CACHE_ENV, str(tmp_path / "cache"))
+    package = tmp_path / "src" / "grader"
+    shutil.copytree(Path(grader.__file__).parent / "runner", package / "runner",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "__init__.py").write_text("")
+    (package / "exercise").mkdir()
+    (package / "exercise" / "secret.py").write_text("")
+    monkeypatch.setattr(mounts, "_grader_dir", lambda: str(package))
+    copy = mounts.runner_copy()
+    assert mounts.runner_copy() == copy
+    assert sorted(p.name for p in (copy / "grader").iterdir()) == ["__init__.py",
+                                                                   "__pycache__", "runner"]
+    assert list((copy / "grader" / "runner" / "__pycache__").glob("contract.*.pyc"))
+    (package / "runner" / "contract.py").write_text("# edited\n", encoding="utf-8")
+    assert mounts.runner_copy() != copy

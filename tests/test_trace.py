@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from grader.run import artefacts
 from grader.run import trace as traces
 from grader.run.trace import CallbackTest, EntryPoint, Epoch, Execution, FlowCall, Generator, Trace
 
@@ -51,8 +52,9 @@ def flow(flow_id: int, generator_id: int, directory: str) -> dict[str, Any]:
 
 # A trace shaped exactly like the one grader/runner/recorder.py writes for a good notebook.
 GOOD_TRACE: dict[str, Any] = {
-    "schema": 1,
-    "generators": [{"id": 0, "rescale": 1 / 255, "kwargs": {"rescale": 1 / 255}}],
+    "schema": 2,
+    "generators": [{"id": 0, "rescale": 1 / 255, "kwargs": {"rescale": 1 / 255},
+                    "rescales_used": [1 / 255]}],
     "flows": [flow(0, 0, "/tmp/h-or-s")],
     "datasets": [],
     "compiles": [{"loss": "binary_crossentropy", "loss_class": None, "optimizer": "RMSprop",
@@ -61,17 +63,19 @@ GOOD_TRACE: dict[str, Any] = {
     "fits": [fit(0, [epoch(1, loss=0.69, accuracy=0.55), epoch(2, loss=0.3, accuracy=0.9),
                      epoch(3, loss=0.01, accuracy=1.0)],
                  stopped_by={"callback": "myCallback", "epoch": 3})],
-    "callback_tests": [{"fit_id": 0, "callback": "myCallback", "stopped_below": False,
-                        "stopped_above": True, "error": None, "output": ""}],
-    "entry_point": {"name": "train_happy_sad_model", "defined": True, "called_by": "student",
-                    "returned": {"type": "float", "value": 1.0, "repr": "1.0"},
-                    "error": None},
+    "callback_tests": [{"fit_id": 0, "callback": "myCallback", "sequence": 0,
+                        "stopped_at": 7, "error": None, "output": ""}],
+    "entry_points": [{"name": "train_happy_sad_model", "calls": [
+        {"called_by": "student", "returned": {"type": "float", "value": 1.0, "repr": "1.0"},
+         "error": None}]}],
     "compat_notes": ["RMSprop(lr=...) → RMSprop(learning_rate=...)"],
     "model_saved": True,
     "model_error": None,
 }
 GOOD_EXECUTION: dict[str, Any] = {"kind": "notebook", "ran_to_end": True, "error": None,
-                                  "kernel_died": False, "code_cells": 6, "cells_run": 6}
+                                  "kernel_died": False, "code_cells": 6,
+                                  "cells": [{"cell": i, "ok": True, "seconds": 0.1}
+                                            for i in range(1, 7)]}
 
 
 # --- a well-formed trace --------------------------------------------------------------------
@@ -80,7 +84,8 @@ def test_well_formed_trace_round_trips_into_typed_objects(tmp_path: Path) -> Non
     trace = traces.load(write(tmp_path, GOOD_TRACE, GOOD_EXECUTION))
 
     assert trace.problems == ()
-    assert trace.generators == (Generator(id=0, rescale=1 / 255, kwargs={"rescale": 1 / 255}),)
+    assert trace.generators == (Generator(id=0, rescale=1 / 255, kwargs={"rescale": 1 / 255},
+                                          rescales_used=(1 / 255,)),)
     assert trace.flows == (FlowCall(id=0, generator_id=0, directory="/tmp/h-or-s",
                                     target_size=(150, 150), batch_size=10, class_mode="binary",
                                     images_found=80, class_indices={"happy": 0, "sad": 1},
@@ -98,8 +103,8 @@ def test_well_formed_trace_round_trips_into_typed_objects(tmp_path: Path) -> Non
     assert only_fit.epochs[0].logs == {"loss": 0.69, "accuracy": 0.55}
     assert (only_fit.stopped_by, only_fit.stopped_at_epoch) == ("myCallback", 3)
 
-    assert trace.callback_tests == (CallbackTest("myCallback", stopped_below=False,
-                                                 stopped_above=True, error=None),)
+    assert trace.callback_tests == (CallbackTest("myCallback", sequence=0, stopped_at=7,
+                                                 error=None),)
     assert trace.entry_point == EntryPoint(name="train_happy_sad_model", called_by="student",
                                            returned_type="float", returned_value=1.0,
                                            error=None)
@@ -113,7 +118,7 @@ def test_well_formed_trace_round_trips_into_typed_objects(tmp_path: Path) -> Non
 
 
 def test_execution_error_is_read_from_its_nested_record(tmp_path: Path) -> None:
-    execution = {**GOOD_EXECUTION, "ran_to_end": False, "cells_run": 3,
+    execution = {**GOOD_EXECUTION, "ran_to_end": False, "cells": GOOD_EXECUTION["cells"][:3],
                  "error": {"cell_index": 4, "ename": "NameError",
                            "evalue": "name 'model' is not defined"}}
     trace = traces.load(write(tmp_path, GOOD_TRACE, execution))
@@ -167,8 +172,9 @@ def test_strings_where_ints_are_expected_become_problems(tmp_path: Path) -> None
 
 def test_booleans_are_not_accepted_as_numbers(tmp_path: Path) -> None:
     raw = {"fits": [fit(0, [epoch(1, accuracy=True, loss=0.3)], epochs_requested=True)],
-           "entry_point": {"name": "f", "called_by": "student",
-                           "returned": {"type": "bool", "value": True}, "error": None}}
+           "entry_points": [{"name": "f", "calls": [{
+               "called_by": "student", "returned": {"type": "bool", "value": True},
+               "error": None}]}]}
     trace = traces.load(write(tmp_path, raw))
 
     assert trace.fits[0].epochs_requested is None
@@ -211,7 +217,7 @@ def test_a_list_where_a_dict_is_expected_is_ignored(tmp_path: Path) -> None:
     raw = {"fits": [fit(0, [{"epoch": 1, "logs": [0.5, 0.9]}],
                         stopped_by=["myCallback", 1])],
            "flows": [{**flow(0, 0, "/tmp/h-or-s"), "class_indices": ["happy", "sad"]}],
-           "entry_point": ["train_happy_sad_model"],
+           "entry_points": "train_happy_sad_model",
            "generators": [{"id": 0, "rescale": 1 / 255, "kwargs": [1, 2]}]}
     trace = traces.load(write(tmp_path, raw))
 
@@ -268,7 +274,7 @@ def test_deeply_nested_json_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_a_trace_larger_than_5_mb_is_ignored(tmp_path: Path) -> None:
-    big = dict(GOOD_TRACE, compat_notes=["x" * (traces.MAX_TRACE_BYTES + 1)])
+    big = dict(GOOD_TRACE, compat_notes=["x" * (artefacts.MAX_JSON_BYTES + 1)])
     trace = traces.load(write(tmp_path, big, GOOD_EXECUTION))
 
     assert trace.fits == () and trace.compat_notes == ()
@@ -367,7 +373,7 @@ def test_a_fifo_in_place_of_the_trace_does_not_block(tmp_path: Path) -> None:
     loaded = traces.load(tmp_path)
     assert time.monotonic() - started < 2
     assert loaded == Trace(problems=loaded.problems)
-    assert traces.open_artefact(tmp_path, "trace.json") is None
+    assert artefacts.open_artefact(tmp_path, "trace.json") is None
 
 
 def test_open_artefact_refuses_links_and_reads_files(tmp_path: Path) -> None:
@@ -375,11 +381,11 @@ def test_open_artefact_refuses_links_and_reads_files(tmp_path: Path) -> None:
 
     (tmp_path / "model.keras").write_bytes(b"model")
     (tmp_path / "link.keras").symlink_to(tmp_path / "model.keras")
-    descriptor = traces.open_artefact(tmp_path, "model.keras")
+    descriptor = artefacts.open_artefact(tmp_path, "model.keras")
     assert descriptor is not None
     with os.fdopen(descriptor, "rb") as handle:
         assert handle.read() == b"model"
-    assert traces.open_artefact(tmp_path, "link.keras") is None
+    assert artefacts.open_artefact(tmp_path, "link.keras") is None
 
 
 def test_free_form_values_are_cut_to_a_bounded_shape(tmp_path: Path) -> None:

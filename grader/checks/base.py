@@ -6,12 +6,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from grader.checks.callback_sequences import EpochRun
 from grader.exercise import ExerciseSpec
 from grader.run.trace import Trace
 from grader.scoring.types import Scoring
 
 PASSED, FAILED, PARTIAL, NOT_JUDGED, NOT_APPLICABLE = (
     "passed", "failed", "partial", "not_judged", "not_applicable")
+# a verdict that awarded points on evidence the trusted side found contradicted (0 points;
+# set by grader.grade from grader.evidence, never by a check)
+NOT_TRUSTED_STATUS = "not_trusted"
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class CheckContext:
     run_status: str  # "finished" | "timeout" | "crashed" | "out_of_memory"
     run_message: str = ""
     source_defines_entry: bool = False  # the file has `def <entry>(`, even if it never ran
+    callback_runs: tuple[EpochRun, ...] = ()  # what the run's callback test played
 
 
 @dataclass(frozen=True)
@@ -68,17 +73,21 @@ class CheckInfo:
     title: str
     function: CheckFunction
     setting: tuple[str, str] | None = None  # (call, setting) the reports label it with
+    claims: tuple[str, ...] = ()  # what of the run's account it rests on (grader.evidence)
 
 
 REGISTRY: dict[str, CheckInfo] = {}
 
 
-def check(check_id: str, title: str,
-          setting: tuple[str, str] | None = None) -> Callable[[CheckFunction], CheckFunction]:
+def check(check_id: str, title: str, setting: tuple[str, str] | None = None,
+          claims: tuple[str, ...] = ()) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check. `setting` names the call and setting whose value the check
-    judges, so the report's settings table can show its finding under that label."""
+    judges, so the report's settings table can show its finding under that label;
+    `claims` name what of the run's own account its verdict rests on (none: it rests on
+    the trusted scorer's measurements only), so grader.evidence can say how far to trust
+    it."""
     def register(function: CheckFunction) -> CheckFunction:
-        REGISTRY[check_id] = CheckInfo(check_id, title, function, setting)
+        REGISTRY[check_id] = CheckInfo(check_id, title, function, setting, claims)
         return function
 
     return register

@@ -32,7 +32,8 @@ def _size(value: Any) -> tuple[Any, ...] | None:
 
 
 @check("dataset_directory", "image_dataset_from_directory reads the folder of the classes",
-       setting=("image_dataset_from_directory", "directory"))
+       setting=("image_dataset_from_directory", "directory"),
+       claims=("dataset",))
 def dataset_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     dataset = _dataset_or_reason(ctx)
     if isinstance(dataset, str):
@@ -47,7 +48,8 @@ def dataset_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
 
 
 @check("dataset_image_size", "image_dataset_from_directory(image_size=(150, 150))",
-       setting=("image_dataset_from_directory", "image_size"))
+       setting=("image_dataset_from_directory", "image_size"),
+       claims=("dataset",))
 def dataset_image_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     dataset = _dataset_or_reason(ctx)
     if isinstance(dataset, str):
@@ -62,7 +64,8 @@ def dataset_image_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
 
 
 @check("dataset_label_mode", "image_dataset_from_directory(label_mode='binary')",
-       setting=("image_dataset_from_directory", "label_mode"))
+       setting=("image_dataset_from_directory", "label_mode"),
+       claims=("dataset",))
 def dataset_label_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     dataset = _dataset_or_reason(ctx)
     if isinstance(dataset, str):
@@ -77,7 +80,8 @@ def dataset_label_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
 
 
 @check("dataset_rescaling", "Pixels rescaled by a Rescaling(1/255) layer",
-       setting=("Rescaling", "scale"))
+       setting=("Rescaling", "scale"),
+       claims=("dataset",))
 def dataset_rescaling(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """Either mapped over the dataset (the 2024 template) or as the model's first layer."""
     expected = float(params.get("expected", 1 / 255))

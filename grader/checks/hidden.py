@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,10 +17,25 @@ from grader.checks.base import (
     why_no_model,
 )
 
+# one-sided 95 %: an accuracy guessing reaches once in twenty tries on this many images
+GUESSING_Z = 1.645
+
+
+def guessing_reaches(chance: float, images: int) -> float:
+    """The accuracy up to which a model cannot be told from one that guesses.
+
+    Why: each course draws its own hidden split (from its secret), and a model that never
+    trained scores 0.48 on one split and 0.52 on another. Points for that are luck, and
+    would make the same submission's grade depend on which split the course drew."""
+    if images <= 0:
+        return chance
+    return chance + GUESSING_Z * math.sqrt(chance * (1 - chance) / images)
+
 
 @check("hidden_accuracy", "Accuracy on the hidden validation images")
 def hidden_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
-    """Scaled linearly from 0 at chance to full marks at the spec's threshold."""
+    """Scaled linearly from 0 at chance to full marks at the spec's threshold; nothing for
+    an accuracy guessing reaches (guessing_reaches)."""
     if not ctx.scoring.model_loaded:
         return not_judged(why_no_model(ctx))
     accuracy = ctx.scoring.hidden_accuracy
@@ -29,6 +45,11 @@ def hidden_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     full = float(params.get("full_marks_at", 0.9))
     fraction = max(0.0, min(1.0, (accuracy - chance) / (full - chance)))
     shown = f"{accuracy:.1%} of {ctx.scoring.hidden_images} hidden images classified correctly"
+    guessing = guessing_reaches(chance, ctx.scoring.hidden_images)
+    if fraction < 1.0 and accuracy <= guessing:
+        fraction = 0.0
+        shown += (f", which guessing reaches (up to {guessing:.1%} on "
+                  f"{ctx.scoring.hidden_images} images)")
     if fraction >= 1.0:
         return passed(shown, found=accuracy, expected=full)
     hint = ("the model barely beats guessing on new images: check the rescale, the "

@@ -21,7 +21,8 @@ def _flow_or_reason(ctx: CheckContext) -> FlowCall | str:
     return "the code never called flow_from_directory"
 
 
-@check("loss", "Loss: binary cross-entropy", setting=("compile", "loss"))
+@check("loss", "Loss: binary cross-entropy", setting=("compile", "loss"),
+       claims=("compile",))
 def loss(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     if not ctx.trace.compiles:
         return not_judged("the code never called compile" if not ctx.trace.execution.error_name
@@ -44,26 +45,39 @@ def loss(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                        "loss='binary_crossentropy'", found=found, expected=expected)
 
 
+def _number(value: float | None) -> str:
+    return "None" if value is None else f"{value:.6g}"
+
+
 @check("generator_rescale", "ImageDataGenerator(rescale=1/255)",
-       setting=("ImageDataGenerator", "rescale"))
+       setting=("ImageDataGenerator", "rescale"),
+       claims=("generator",))
 def generator_rescale(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
         return not_judged(flow)
     generator = ctx.trace.generator_of(flow)
-    found = generator.rescale if generator else None
+    applied = generator.applied_rescales if generator else (None,)
     expected = float(params.get("expected", 1 / 255))
     tolerance = float(params.get("tolerance", 1e-6))
-    if found is not None and math.isclose(found, expected, abs_tol=tolerance):
+    wrong = [r for r in applied if r is None or not math.isclose(r, expected,
+                                                                 abs_tol=tolerance)]
+    found = wrong[0] if wrong else applied[0]
+    if not wrong:
         return passed(f"pixels are rescaled by {found:.6g} (1/255)", found=found,
                       expected=expected)
-    return failed(f"rescale is {found!r}, expected 1/255 ≈ {expected:.6g}",
+    changed = generator is not None and generator.rescales_used \
+        and generator.rescale != found
+    return failed(f"rescale is {found!r}, expected 1/255 ≈ {expected:.6g}"
+                  + (f" (the generator was made with {_number(generator.rescale)}, then "
+                     "changed before its batches were made)" if changed else ""),
                   hint="pass rescale=1/255 to ImageDataGenerator so pixel values lie in "
                        "[0, 1] as the network expects", found=found, expected=expected)
 
 
 @check("generator_target_size", "flow_from_directory(target_size=(150, 150))",
-       setting=("flow_from_directory", "target_size"))
+       setting=("flow_from_directory", "target_size"),
+       claims=("flow",))
 def generator_target_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
@@ -78,7 +92,8 @@ def generator_target_size(ctx: CheckContext, params: Mapping[str, Any]) -> Verdi
 
 
 @check("generator_class_mode", "flow_from_directory(class_mode='binary')",
-       setting=("flow_from_directory", "class_mode"))
+       setting=("flow_from_directory", "class_mode"),
+       claims=("flow",))
 def generator_class_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):
@@ -92,7 +107,8 @@ def generator_class_mode(ctx: CheckContext, params: Mapping[str, Any]) -> Verdic
 
 
 @check("generator_directory", "flow_from_directory reads the folder holding the classes",
-       setting=("flow_from_directory", "directory"))
+       setting=("flow_from_directory", "directory"),
+       claims=("flow",))
 def generator_directory(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     flow = _flow_or_reason(ctx)
     if isinstance(flow, str):

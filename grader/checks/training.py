@@ -20,7 +20,8 @@ from grader.checks.base import (
 from grader.run.trace import FitCall
 
 
-@check("runs", "The submission runs to the end")
+@check("runs", "The submission runs to the end",
+       claims=("execution",))
 def runs(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     execution = ctx.trace.execution
     if ctx.run_status == "timeout":
@@ -102,7 +103,8 @@ def accuracy_not_comparable(ctx: CheckContext) -> str | None:
 
 
 @check("callback_stop", "Training stopped at the first epoch above 0.999",
-       setting=("fit", "stopped by"))
+       setting=("fit", "stopped by"),
+       claims=("training",))
 def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     notes = tuple(note for note in (recorded_accuracy_disagrees(ctx),
                                     accuracy_not_comparable(ctx)) if note)
@@ -119,9 +121,6 @@ def _callback_stop(ctx: CheckContext) -> Verdict:
     if all(a is None for a in accuracies):
         return failed("training logged no accuracy",
                       hint="compile with metrics=['accuracy'] so the callback can read it")
-    disagreement = recorded_accuracy_disagrees(ctx)
-    if disagreement:
-        return failed(f"{disagreement}; the recorded epochs are not trusted")
     first_above = next((i + 1 for i, a in enumerate(accuracies)
                         if a is not None and a > threshold), None)
     epochs_run = len(fit.epochs)
@@ -163,9 +162,12 @@ def _callback_stop(ctx: CheckContext) -> Verdict:
                   found=found, expected=expected)
 
 
-@check("callback_behaviour", "The callback stops above 0.999 and only then")
+@check("callback_behaviour", "The callback stops above 0.999 and only then",
+       claims=("callback",))
 def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
-    below, above = ctx.spec.callback_test
+    """The runs of epochs the grader played to a copy of each student callback
+    (grader.checks.callback_sequences): passed when one callback stops each run exactly at
+    its first epoch above the threshold, and never in the run that stays below."""
     fit = ctx.trace.training_fit
     if fit is None:
         return not_judged("the code never called fit, so no callback reached training")
@@ -177,28 +179,62 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
         return failed(f"{fit.callback_error} during training",
                       hint="read logs only with keys that training logs (e.g. "
                            "logs.get('accuracy')); a callback must never crash training")
-    tests = ctx.trace.callback_tests
-    if not tests:
+    if not ctx.trace.callback_tests:
         return not_judged("the callback could not be tested (training did not finish)")
-    good = [t for t in tests if t.stopped_below is False and t.stopped_above is True]
+    threshold, runs = ctx.spec.accuracy_threshold, ctx.callback_runs
+    by_callback: dict[str, dict[int, Any]] = {}
+    for test in ctx.trace.callback_tests:
+        by_callback.setdefault(test.callback, {})[test.sequence] = test
+    mistakes = {name: _first_mistake(tested, runs, threshold)
+                for name, tested in by_callback.items()}
+    expected = f"stops at the first epoch above {threshold} in each of {len(runs)} runs"
+    good = [name for name, mistake in mistakes.items() if mistake is None]
     if good:
-        return passed(f"{good[0].callback} kept training at accuracy {below} and stopped at "
-                      f"{above}")
-    test = tests[0]
-    if test.error:
-        return failed(f"{test.callback} raised {test.error} when given epoch logs",
-                      hint="read the accuracy with logs.get('accuracy') and compare it with "
-                           "0.999")
-    if test.stopped_below:
-        return failed(f"{test.callback} stopped training at accuracy {below}, which is not "
-                      f"above 0.999", hint="stop only when logs['accuracy'] > 0.999")
-    return failed(f"{test.callback} did not stop training at accuracy {above}",
-                  hint="in on_epoch_end, set self.model.stop_training = True when "
-                       "logs['accuracy'] > 0.999")
+        return passed(f"{good[0]} stopped at the first epoch above {threshold} in each of "
+                      f"the {len(runs)} runs of epochs the grader played, and never below "
+                      "it", found=good[0], expected=expected)
+    name, mistake = next(iter(mistakes.items()))
+    return failed(f"{name} {mistake}", hint=mistake_hint(mistake), found=name,
+                  expected=expected)
+
+
+def _first_mistake(tested: dict[int, Any], runs: tuple[Any, ...],
+                   threshold: float) -> str | None:
+    for number, run in enumerate(runs):
+        test = tested.get(number)
+        if test is None:
+            return f"was not tested on the run that {run.name} (the test did not finish)"
+        if test.error:
+            return f"raised {test.error} when given epoch logs"
+        want, got = run.expected_stop(threshold), test.stopped_at
+        if got == want:
+            continue
+        if got is None:
+            step = run.steps[want]
+            return (f"kept training at epoch {want + 1}, whose accuracy {step.accuracy:g} "
+                    f"is above {threshold}")
+        step = run.steps[got]
+        if want is None:
+            return (f"stopped at epoch {got + 1} of a run that never passed {threshold} "
+                    f"(accuracy {step.accuracy:g}, loss {step.loss:g})")
+        return (f"stopped at epoch {got + 1} (accuracy {step.accuracy:g}), but the first "
+                f"epoch above {threshold} was epoch {want + 1}")
+    return None
+
+
+def mistake_hint(mistake: str) -> str:
+    if "raised" in mistake:
+        return "read the accuracy with logs.get('accuracy') and compare it with 0.999"
+    if "kept training" in mistake:
+        return ("in on_epoch_end, set self.model.stop_training = True as soon as "
+                "logs['accuracy'] > 0.999")
+    return ("stop only when the accuracy of this epoch is above 0.999: compare "
+            "logs['accuracy'] with 0.999 (not the loss, not the epoch number)")
 
 
 @check("returns_accuracy", "The graded function returns the final training accuracy",
-       setting=("graded function", "returns"))
+       setting=("graded function", "returns"),
+       claims=("entry", "training"))
 def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     name = ctx.spec.entry_function
     if not name:
@@ -238,7 +274,8 @@ def returns_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
 
 
 @check("returns_history", "The graded function returns the training History",
-       setting=("graded function", "returns"))
+       setting=("graded function", "returns"),
+       claims=("entry",))
 def returns_history(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """The 2022 template: train_happy_sad_model(train_generator) returns model.fit's History."""
     name = ctx.spec.entry_function

@@ -31,7 +31,8 @@ def _validation_accuracy(epoch: Epoch) -> float | None:
 
 
 @check("validation_generator", "A validation generator like the training one",
-       setting=("validation", "validation generator"))
+       setting=("validation", "validation generator"),
+       claims=("validation",))
 def validation_generator(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """Four parts, a quarter each: rescale, target size, class mode, directory."""
     fit = ctx.trace.training_fit
@@ -45,7 +46,7 @@ def validation_generator(ctx: CheckContext, params: Mapping[str, Any]) -> Verdic
                            "flow_from_directory on the validation folder and pass it as "
                            "fit(..., validation_data=validation_generator)")
     generator = ctx.trace.generator_of(flow)
-    rescale = generator.rescale if generator else None
+    rescale = generator.applied_rescales[-1] if generator else None
     expected_rescale = float(params.get("rescale", 1 / 255))
     size = tuple(params.get("target_size", (150, 150)))
     mode = params.get("class_mode", "binary")
@@ -77,7 +78,8 @@ def validation_generator(ctx: CheckContext, params: Mapping[str, Any]) -> Verdic
     return partial(fraction, message, hint=hints)
 
 
-@check("validation_accuracy", "Validation accuracy recorded at every epoch")
+@check("validation_accuracy", "Validation accuracy recorded at every epoch",
+       claims=("validation", "training"))
 def validation_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     fit = ctx.trace.training_fit
     if fit is None or not fit.epochs:
@@ -105,7 +107,8 @@ def overfitting(ctx: CheckContext, max_gap: float) -> tuple[float, float] | None
     return last.accuracy, validation
 
 
-@check("train_validation_gap", "Training does not overfit (train vs validation accuracy)")
+@check("train_validation_gap", "Training does not overfit (train vs validation accuracy)",
+       claims=("training", "validation"))
 def train_validation_gap(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     """Usually worth 0 points: a note for the student, as in the lesson's discussion."""
     max_gap = float(params.get("max_gap", 0.2))

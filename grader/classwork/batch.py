@@ -25,6 +25,7 @@ from grader import __version__, reports
 from grader.classwork import pool
 from grader.classwork.intake import Entry, Intake
 from grader.classwork.tasks import GradeFunction, is_grader_failure
+from grader.errors import GraderError
 from grader.exercise.datasource import DataPaths
 from grader.exercise.spec import ExerciseSpec
 from grader.grade import GradeOptions, error_result, grade_file
@@ -36,6 +37,20 @@ from grader.scoring.service import ScoringService
 
 
 @dataclass(frozen=True)
+class SimilarityOutcome:
+    """What a similarity comparison of the class found, as the batch's outputs show it."""
+
+    flagged: dict[str, list[tuple[str, float]]]  # student -> (other, score), best first
+    pairs: list[gradebooks.SimilarPair]  # every pair above the floor, kept in the gradebook
+    lines: list[str]  # what the command prints
+
+
+# Compares the class's gradable files ((student, file) pairs) and writes its report into
+# the output folder. Given by the command line: the similarity package sits above this one.
+CompareClass = Callable[[list[tuple[str, Path]], Path], SimilarityOutcome]
+
+
+@dataclass(frozen=True)
 class BatchOptions:
     jobs: int = 1
     regrade: bool = False
@@ -43,6 +58,7 @@ class BatchOptions:
     # what grades one file; a module-level function, as it is sent to worker processes
     grade_function: GradeFunction = grade_file
     cluster: str | None = None  # a Dask scheduler address; None: the local worker pool
+    compare_class: CompareClass | None = None  # `--similarity`: after grading
 
 
 @dataclass
@@ -51,6 +67,8 @@ class BatchOutcome:
     graded: int = 0
     reused: int = 0
     interrupted: bool = False
+    similarity: SimilarityOutcome | None = None
+    similarity_error: str | None = None  # why it was not computed (grades are kept)
 
 
 class Listener:
@@ -107,7 +125,13 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
     outcome = BatchOutcome(results=[])
 
     def write(result: GradeResult) -> None:
-        reports.write_submission(result, layout, spec, data.hidden_dir)
+        # one student's reports that cannot be written (their folder name taken by a file,
+        # a full disk) are that student's problem: the grade is still recorded, with a note
+        try:
+            reports.write_submission(result, layout, spec, data.hidden_dir)
+        except (OSError, ValueError) as exc:
+            result.notes.append(f"the reports could not be written: "
+                                f"{type(exc).__name__}: {exc}")
 
     with gradebooks.Gradebook(layout.gradebook) as book:
         pending: list[tuple[Entry, str | None]] = []
@@ -147,7 +171,8 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
             if options.cluster:
                 from grader.classwork import cluster
 
-                cluster.run(options.cluster, pending, spec, options.grade, keep)
+                cluster.run(options.cluster, pending, spec, options.grade, keep,
+                            secret=data.secret)
             else:
                 pool.run(pending, spec, data, options.grade, options.jobs, keep,
                          options.grade_function)
@@ -160,10 +185,29 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
                 signal.signal(signal.SIGTERM, previous)
         students = [e.student for e in intake.entries]
         outcome.results = book.latest(spec.name, students)
-    exports.write_csv(outcome.results, layout.csv)
-    reports.write_summary(outcome.results, layout,
-                          {"Gradebook (SQLite)": layout.gradebook.name})
+        if options.compare_class is not None and not outcome.interrupted:
+            _compare(intake, options.compare_class, out_dir, outcome)
+            if outcome.similarity is not None:
+                book.record_similarity(spec.name, outcome.similarity.pairs)
+    flagged = outcome.similarity.flagged if outcome.similarity else {}
+    exports.write_csv(outcome.results, layout.csv, flagged)
+    links = {"Gradebook (SQLite)": layout.gradebook.name}
+    if outcome.similarity is not None:
+        links[reports.SIMILARITY_LINK] = layout.similarity_html.name
+    reports.write_summary(outcome.results, layout, links, flagged)
     return outcome
+
+
+def _compare(intake: Intake, compare_class: CompareClass, out_dir: Path,
+             outcome: BatchOutcome) -> None:
+    """Similarity runs once every grade is kept: if it cannot be computed (a reference
+    collection that cannot be read), the batch says so and its grades stand."""
+    entries = [(e.student, e.path) for e in intake.entries
+               if e.problem is None and e.path is not None]
+    try:
+        outcome.similarity = compare_class(entries, out_dir)
+    except (GraderError, OSError, ValueError) as exc:
+        outcome.similarity_error = str(exc)
 
 
 def _raise_interrupt(*_: object) -> None:

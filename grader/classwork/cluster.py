@@ -4,7 +4,11 @@ cluster; results come back to this process, which alone writes reports and the g
 What the workers need: this grader installed, bubblewrap, and the exercise's data (the
 built-in set is drawn on first use into the worker's GRADER_DATA_DIR; an instructor's
 --train/--hidden paths must exist at the same path on every worker). The submission's
-bytes travel with the task, so workers need no shared file system for submissions.
+bytes travel with the task, so workers need no shared file system for submissions; so
+does the client's course secret (grader.exercise.secret), so that a worker with its own
+data folder draws the same built-in hidden split and every submission is graded against
+the same images whatever the worker. Use a tls:// scheduler address where the network
+between the machines is not trusted: tasks carry the secret and the submissions.
 
 Idempotent by key: a task's key is made from the grading's cache key and the student, so
 a task resubmitted while the first is still known to the scheduler attaches to it instead
@@ -21,11 +25,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from grader.classwork.intake import Entry
 from grader.classwork.tasks import grade_safely, grader_failure, worker_died
 from grader.errors import ClusterError
 from grader.exercise import datasource
+from grader.exercise.secret import course_secret
 from grader.exercise.spec import ExerciseSpec
 from grader.grade import GradeOptions
 from grader.results.result import GradeResult
@@ -36,11 +42,12 @@ __all__ = ["ClusterError", "grade_on_worker", "run"]
 
 
 def grade_on_worker(name: str, payload: bytes, student: str, spec: ExerciseSpec,
-                    options: GradeOptions) -> GradeResult:
+                    options: GradeOptions, secret: bytes) -> GradeResult:
     """Runs on a Dask worker: the submission is written to a private temp folder, the
-    data set is resolved on the worker, and the grading never raises."""
+    data set is resolved on the worker with the client's course secret, and the grading
+    never raises."""
 
-    data = datasource.resolve(spec)
+    data = datasource.resolve(spec, secret=secret)
     with tempfile.TemporaryDirectory(prefix="grader-task-") as folder:
         path = Path(folder) / name
         path.write_bytes(payload)
@@ -54,17 +61,30 @@ def _cluster_failed(entry: Entry, spec: ExerciseSpec, exc: Exception) -> GradeRe
                           f"{str(exc)[:300]}", time.monotonic())
 
 
-def run(address: str, pending: list[tuple[Entry, str | None]], spec: ExerciseSpec,
-        options: GradeOptions, keep: Callable[[GradeResult, str | None], None]) -> None:
+def connect(address: str) -> Any:  # noqa: ANN401 (a distributed.Client)
+    """A Dask client for `address`, or a ClusterError with one line an instructor can act
+    on (the batch's and the service's --cluster alike)."""
     try:
-        from distributed import Client, as_completed
-        from distributed.scheduler import KilledWorker
+        from distributed import Client
     except ImportError:  # pragma: no cover - distributed is a dependency
         raise ClusterError("--cluster needs the 'distributed' package") from None
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT)
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def run(address: str, pending: list[tuple[Entry, str | None]], spec: ExerciseSpec,
+        options: GradeOptions, keep: Callable[[GradeResult, str | None], None],
+        secret: bytes | None = None) -> None:
+    """Grade `pending` on the cluster at `address`; `secret` is the client's course
+    secret (DataPaths.secret), by default the one of this machine's data folder."""
+    if secret is None:
+        secret = course_secret(datasource.default_data_dir())
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    client = connect(address)
     futures: dict[object, tuple[Entry, str | None]] = {}
     queue = deque(pending)
 
@@ -73,7 +93,8 @@ def run(address: str, pending: list[tuple[Entry, str | None]], spec: ExerciseSpe
         assert entry.path is not None
         task_key = f"grade-{entry.student}-{key or uuid.uuid4().hex}"
         future = client.submit(grade_on_worker, entry.path.name, entry.path.read_bytes(),
-                               entry.student, spec, options, key=task_key, pure=False)
+                               entry.student, spec, options, secret, key=task_key,
+                               pure=False)
         futures[future] = (entry, key)
         return future
 

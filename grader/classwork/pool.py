@@ -33,12 +33,22 @@ def _grade_one(path: Path, student: str, spec: ExerciseSpec, data: DataPaths,
                options: GradeOptions, grade_function: Callable[..., GradeResult] = grade_file
                ) -> GradeResult:
     """The task of a local worker process."""
+    global _grading
+    _grading = True
     try:
         return grade_safely(path, student, spec, data, options, grade_function)
     except (KeyboardInterrupt, SystemExit):
         # the batch is being stopped (SIGTERM from the main process, or the main process
         # died): grade_file's cleanup has run; leave now rather than take the next task
         os._exit(128 + signal.SIGTERM)
+    finally:
+        _grading = False
+
+
+# True while this worker grades: SIGTERM then unwinds grade_file's cleanup; an idle
+# worker has nothing to clean and leaves at once (no KeyboardInterrupt traceback from
+# the executor's queue reader at the end of every batch).
+_grading = False
 
 
 def _worker_start() -> None:
@@ -50,6 +60,8 @@ def _worker_start() -> None:
 
 
 def _raise_interrupt(*_: object) -> None:
+    if not _grading:
+        os._exit(128 + signal.SIGTERM)
     raise KeyboardInterrupt
 
 

@@ -4,8 +4,11 @@
     batch               grader.cli.batch      a whole class
     gradebook           grader.cli.gradebook  show and export what a batch kept
     data, exercises     grader.cli.data       data sets and installed exercises
+    similarity          grader.cli.similarity flag copied work (evidence, no score change)
     gradescope-bundle   grader.cli.bundle     the autograder.zip for Gradescope
     doctor              grader.cli.doctor     what this machine offers
+    serve               grader.cli.serve      the grading service (grader.service)
+    submit              grader.cli.submit     send a file to a grading service
 
 How a failure ends is decided once, by grader.errors: a UsageError exits 2 with its one
 line, any other GraderError exits 1; an unexpected exception is one line, never a
@@ -18,11 +21,21 @@ import argparse
 import sys
 
 from grader import __version__
-from grader.cli import batch, bundle, data, doctor, grade, gradebook
+from grader.cli import (
+    batch,
+    bundle,
+    data,
+    doctor,
+    grade,
+    gradebook,
+    serve,
+    similarity,
+    submit,
+)
 from grader.cli.common import say
 from grader.errors import EXIT_FAILED, GraderError
 
-COMMANDS = (grade, batch, gradebook, data, bundle, doctor)
+COMMANDS = (grade, batch, gradebook, similarity, data, bundle, doctor, serve, submit)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +49,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage error (exit 2) or the help (0)
+        return int(exc.code or 0)
     try:
         return int(args.handler(args))
     except GraderError as exc:

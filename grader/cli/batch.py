@@ -30,6 +30,17 @@ def add_parsers(commands: Any) -> None:
     batch.add_argument("--cluster", metavar="ADDRESS",
                        help="grade on a Dask cluster, e.g. tcp://scheduler:8786 (default: "
                        "worker processes on this machine)")
+    similarity = batch.add_argument_group(
+        "similarity", "flag possibly copied work once the class is graded (no score changes)")
+    similarity.add_argument("--similarity", action="store_true",
+                            help="compare the class's submissions: similarity.html and "
+                            ".json in --out, a similar_to column in results.csv")
+    similarity.add_argument("--template", type=Path, action="append", default=[],
+                            metavar="FILE", help="a starter notebook the course handed out, "
+                            "besides the exercise's own (repeatable)")
+    similarity.add_argument("--against", type=Path, action="append", default=[],
+                            metavar="DIR", help="a reference collection (last term, public "
+                            "solutions), repeatable; matched, never graded")
     common.add_grading_options(batch)
     batch.set_defaults(handler=run)
 
@@ -42,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         common.say("grader: --jobs must be at least 1", error=True)
         return EXIT_USAGE
+    if (args.template or args.against) and not args.similarity:
+        common.say("grader: --template and --against need --similarity", error=True)
+        return EXIT_USAGE
+    for path in (*args.template, *args.against):
+        if not path.exists():
+            common.say(f"grader: {path}: no such file or folder", error=True)
+            return EXIT_USAGE
     spec, data = common.load_spec_and_data(args)
     common.warn_about_sandbox(args)
     with collect(args.source, args.roster) as intake:
@@ -57,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
                                   BatchOptions(jobs=args.jobs or default_jobs(),
                                                regrade=args.regrade,
                                                grade=common.grade_options(args),
-                                               cluster=args.cluster),
+                                               cluster=args.cluster,
+                                               compare_class=_similarity(args, spec)),
                                   listener)
         finally:
             listener.close()
@@ -73,6 +92,44 @@ def run(args: argparse.Namespace) -> int:
     layout = OutputLayout(args.out)
     common.say(f"graded {outcome.graded}, reused {outcome.reused} cached, "
                f"{len(problems)} not gradable")
+    to_review = sum(1 for r in outcome.results if r.review)
+    if to_review:
+        common.say(f"to review: {to_review} (the run's own account was not corroborated on "
+                   "a point; see the summary's To review column)")
+    if outcome.similarity_error:
+        common.say(f"grader: similarity not computed: {outcome.similarity_error}", error=True)
+    if outcome.similarity is not None:
+        for line in outcome.similarity.lines:
+            common.say(line)
+        common.say(f"similarity: {layout.similarity_html.resolve()}")
     common.say(f"results: {layout.csv}\ngradebook: {layout.gradebook}\n"
                f"summary: {layout.summary.resolve()}")
-    return EXIT_OK
+    # what the instructor asked for (--similarity) could not be done; the grades stand
+    return EXIT_USAGE if outcome.similarity_error else EXIT_OK
+
+
+def _similarity(args: argparse.Namespace, spec: Any) -> Any:
+    """`--similarity`: the comparison the batch runs once its grades are kept."""
+    if not args.similarity:
+        return None
+    from functools import partial
+
+    return partial(_compare_class, templates=[*args.template, *spec.similarity_templates],
+                   against=list(args.against), exercise=spec.name)
+
+
+def _compare_class(entries: list[tuple[str, Path]], out_dir: Path, *, templates: list[Path],
+                   against: list[Path], exercise: str) -> Any:
+    from grader.classwork.batch import SimilarityOutcome
+    from grader.results.gradebook import SimilarPair
+    from grader.similarity import report
+    from grader.similarity.api import compare_class
+    from grader.similarity.cli import summary_lines
+
+    result = compare_class(entries, templates=templates, against=against, exercise=exercise)
+    report.write(result, out_dir)
+    lines = [f"not compared: {p.name}: {p.message}" for p in result.problems]
+    lines += [f"warning: {w}" for w in result.warnings] + summary_lines(result)
+    pairs = [SimilarPair(p.a, p.b, p.score, p.share_a, p.share_b, p.flagged)
+             for p in result.pairs]
+    return SimilarityOutcome(flagged=result.flagged_students(), pairs=pairs, lines=lines)

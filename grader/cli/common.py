@@ -4,11 +4,15 @@ the grading options, and printing to the instructor's terminal.
 Everything printed here that came from a submission (a check's message, an error, a
 student id) goes through grader.terminal.inert first: a student's string must never be
 able to move the cursor, set a hyperlink or write the clipboard of the person grading.
+Table cells are rich Text, never markup, so `[link=…]` in a name stays text. And no
+character can end the command: a terminal whose encoding cannot write one (a Chinese
+name on a Latin-1 terminal) gets a backslash escape instead of a UnicodeEncodeError.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,15 +72,24 @@ def warn_about_sandbox(args: argparse.Namespace) -> None:
               file=sys.stderr)
 
 
+def tolerant(stream: Any) -> Any:
+    """`stream`, set to write what its encoding cannot as a backslash escape."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+        with contextlib.suppress(ValueError, OSError):  # cannot change: printed as it is
+            reconfigure(errors="backslashreplace")
+    return stream
+
+
 def say(text: object, error: bool = False) -> None:
     """One line for the person at the terminal, made inert."""
-    print(inert(text), file=sys.stderr if error else sys.stdout, flush=True)
+    print(inert(text), file=tolerant(sys.stderr if error else sys.stdout), flush=True)
 
 
 def console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(file=tolerant(sys.stdout), highlight=False)
 
 
 def cell(value: object) -> Any:
@@ -84,6 +97,11 @@ def cell(value: object) -> Any:
     from rich.text import Text
 
     return Text(inert(value))
+
+
+def row(*values: object) -> list[Any]:
+    """A table row of cells: every value text, whatever made it."""
+    return [cell(value) for value in values]
 
 
 def print_grades(results: list[Any]) -> None:
@@ -95,9 +113,9 @@ def print_grades(results: list[Any]) -> None:
     for result in results:
         failed = ", ".join(c.id for c in result.checks if c.passed is False) or "—"
         hidden = result.metrics.get("hidden_accuracy")
-        table.add_row(cell(result.student), result.status,
-                      f"{result.score:g} / {result.max_score:g}",
-                      "—" if hidden is None else f"{hidden:.3f}", failed)
+        table.add_row(*row(result.student, result.status,
+                           f"{result.score:g} / {result.max_score:g}",
+                           "—" if hidden is None else f"{hidden:.3f}", failed))
     console().print(table)
 
 
@@ -109,6 +127,6 @@ def print_checks(result: Any) -> None:
     for column in ("check", "result", "points", "message"):
         table.add_column(column, overflow="fold")
     for check in result.checks:
-        table.add_row(check.id, check.status, f"{check.score:g}/{check.max_score:g}",
-                      cell(check.message))
+        table.add_row(*row(check.id, check.status, f"{check.score:g}/{check.max_score:g}",
+                           check.message))
     console().print(table)

@@ -36,7 +36,12 @@ def add_parsers(commands: Any) -> None:
 
 def _opened(args: argparse.Namespace) -> Any:
     from grader.results.gradebook import Gradebook
+    from grader.service import config as service
 
+    if service.is_service_folder(args.out):  # a `grader serve` folder: its database
+        from grader.service.db import connect
+
+        return Gradebook(connect(service.open_folder(args.out).database_url, pool_size=1))
     layout = OutputLayout(args.out)
     if not layout.gradebook.exists():
         common.say(f"grader: no gradebook at {layout.gradebook} (run `grader batch ... "
@@ -58,18 +63,19 @@ def run_show(args: argparse.Namespace) -> int:
                            "grader", "submission sha256"):
                 table.add_column(column)
             for row in book.history(args.student):
-                table.add_row(str(row.id), common.cell(row.student), row.exercise,
-                              f"{row.score:g} / {row.max_score:g}", row.status,
-                              row.graded_at, row.grader_version, row.submission_sha256[:12])
+                table.add_row(*common.row(row.id, row.student, row.exercise,
+                                          f"{row.score:g} / {row.max_score:g}", row.status,
+                                          row.graded_at, row.grader_version,
+                                          row.submission_sha256[:12]))
         else:
             table = Table(title="Latest grade per student")
             for column in ("student", "exercise", "score", "status", "failed checks"):
                 table.add_column(column)
             for result in book.latest():
                 failed = ", ".join(c.id for c in result.checks if c.passed is False) or "—"
-                table.add_row(common.cell(result.student), result.exercise,
-                              f"{result.score:g} / {result.max_score:g}", result.status,
-                              failed)
+                table.add_row(*common.row(result.student, result.exercise,
+                                          f"{result.score:g} / {result.max_score:g}",
+                                          result.status, failed))
     common.console().print(table)
     return EXIT_OK
 

@@ -3,6 +3,9 @@
 On a terminal: a rich progress bar with the count, the time left, and the last finished
 submission's score. Elsewhere (CI logs, `| tee`): one plain line per submission, because
 a redrawn bar turns a log file into noise. `--quiet`: nothing until the end.
+
+A line names a student, so it is made inert (grader.terminal) and the bar's text column
+shows it as text, not rich markup.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import time
 from typing import Any
 
 from grader.classwork.batch import Listener
+from grader.cli.common import console, tolerant
 from grader.results.result import GradeResult
+from grader.terminal import inert
 
 
 def _score(result: GradeResult) -> str:
     text = f"{result.student}: {result.score:g} / {result.max_score:g}"
-    return text if result.status == "graded" else f"{text} ({result.status})"
+    return inert(text if result.status == "graded" else f"{text} ({result.status})")
 
 
 class Quiet(Listener):
@@ -26,7 +31,7 @@ class Quiet(Listener):
 
 class Lines(Listener):
     def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stdout
+        self.stream = tolerant(stream or sys.stdout)
         self.total = self.done = 0
         self.start = time.monotonic()
 
@@ -62,8 +67,9 @@ class Bar(Listener):
 
         self.progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("ETA"),
-                                 TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
-                                 transient=False)
+                                 TimeRemainingColumn(),
+                                 TextColumn("{task.fields[last]}", markup=False),
+                                 console=console(), transient=False)
         self.task: Any = None
         self.reused = 0
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from grader.errors import SpecError
 from grader.exercise import inherit
+from grader.runner.contract import LONG_EPOCHS
 
 EXERCISES_DIR = Path(__file__).parent / "specs"
 __all__ = ["EXERCISES_DIR", "DetectRules", "Download", "ExerciseSpec", "ReferenceLayer",
@@ -77,7 +78,6 @@ class ExerciseSpec:
     extracted_paths: tuple[str, ...]
     downloads: tuple[Download, ...]
     entry_function: str | None
-    entry_returns: str | None
     entry_required: bool
     accuracy_threshold: float
     epoch_limit: int
@@ -100,6 +100,8 @@ class ExerciseSpec:
     stub_modules: tuple[str, ...] = ()  # course helpers that are not public (unittests)
     long_epochs: str = "repeat"  # steps_per_epoch beyond one pass: "repeat" or "one_pass"
     detect: DetectRules = field(default_factory=DetectRules)
+    # the starter notebooks the course handed out (grader similarity removes them)
+    similarity_templates: tuple[Path, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -108,19 +110,9 @@ class ExerciseSpec:
     def rubric_item(self, check_id: str) -> RubricItem | None:
         return next((item for item in self.rubric if item.id == check_id), None)
 
-    @property
-    def callback_test(self) -> tuple[float, float]:
-        """The accuracies (just below, just above the threshold) at which the run calls
-        the student's callback; the callback_behaviour check's params, or their defaults."""
-        item = self.rubric_item("callback_behaviour")
-        params = item.params if item else {}
-        return float(params.get("below", 0.998)), float(params.get("above", 0.9995))
-
 
 _KNOWN_TABLES = {"exercise", "data", "stage", "downloads", "entry_point", "training",
-                 "limits", "rubric", "reference", "detect"}  # and `extends` (inherit.py)
-_RETURNS = {"final_training_accuracy", "history", None}
-_LONG_EPOCHS = {"repeat", "one_pass"}
+                 "limits", "rubric", "reference", "detect", "similarity"}  # and `extends`
 
 
 def _table(raw: dict[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
@@ -193,13 +185,10 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
                                 "validation_zip_name"})
     stage = _table(raw, "stage", {"zip_paths", "extracted_paths", "validation_zip_paths",
                                   "validation_extracted_paths", "stub_modules"})
-    entry = _table(raw, "entry_point", {"function", "returns", "required"})
+    entry = _table(raw, "entry_point", {"function", "required"})
     training = _table(raw, "training", {"accuracy_threshold", "epoch_limit",
                                         "train_accuracy_tolerance", "long_epochs"})
-    if entry.get("returns") not in _RETURNS:
-        raise SpecError("[entry_point] 'returns' must be \"final_training_accuracy\" or "
-                        "\"history\"")
-    if training.get("long_epochs", "repeat") not in _LONG_EPOCHS:
+    if training.get("long_epochs", "repeat") not in LONG_EPOCHS:
         raise SpecError("[training] 'long_epochs' must be \"repeat\" or \"one_pass\"")
     if stage.get("validation_zip_paths") and not data.get("validation_zip_name"):
         raise SpecError("[stage] validation paths need [data] 'validation_zip_name'")
@@ -226,7 +215,6 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
         downloads=_downloads(raw.get("downloads", [])),
         # `function = ""` in a spec that extends another: this version has none
         entry_function=entry.get("function") or None,
-        entry_returns=entry.get("returns") if entry.get("function") else None,
         entry_required=bool(entry.get("required", False)),
         accuracy_threshold=float(training.get("accuracy_threshold", 0.999)),
         epoch_limit=int(training.get("epoch_limit", 15)),
@@ -243,6 +231,7 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
         long_epochs=str(training.get("long_epochs", "repeat")),
         detect=_detect_rules(_table(raw, "detect", {"requires", "excludes", "prefers",
                                                     "versions"})),
+        similarity_templates=_templates(_table(raw, "similarity", {"templates"}), path),
         **_limits(_table(raw, "limits", {"time_seconds", "memory_mb", "output_tail_bytes",
                                          "max_processes", "file_size_mb", "disk_mb",
                                          "output_limit_bytes"})),
@@ -285,6 +274,14 @@ def _rubric(items: Any, path: Path) -> tuple[RubricItem, ...]:
     if len({r.id for r in rubric}) != len(rubric):
         raise SpecError(f"{path.name}: a check appears twice in the rubric")
     return tuple(rubric)
+
+
+def _templates(table: dict[str, Any], path: Path) -> tuple[Path, ...]:
+    """[similarity] templates: notebooks the course handed out, relative to the spec."""
+    names = table.get("templates", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SpecError("[similarity] 'templates' must be a list of file paths")
+    return tuple((path.parent / name).resolve() for name in names)
 
 
 def _module_names(names: Any) -> tuple[str, ...]:

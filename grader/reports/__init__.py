@@ -16,6 +16,7 @@ from grader.reports.pages import (
     write_submission,
     write_summary,
 )
+from grader.reports.summary import SIMILARITY_LINK
 
-__all__ = ["REPORT_CSP", "environment", "render", "render_summary", "write_submission",
-           "write_summary"]
+__all__ = ["REPORT_CSP", "SIMILARITY_LINK", "environment", "render", "render_summary",
+           "write_submission", "write_summary"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.resources
+from collections.abc import Mapping
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -73,8 +74,8 @@ def write_submission(result: GradeResult, layout: OutputLayout,
     return student
 
 
-def render_summary(results: list[GradeResult],
-                   extra_links: dict[str, str] | None = None) -> str:
+def render_summary(results: list[GradeResult], extra_links: dict[str, str] | None = None,
+                   similar_to: Mapping[str, list[tuple[str, float]]] | None = None) -> str:
     """The class summary; its links are relative to the output folder (the CSV, each
     student's reports, and `extra_links`: label → relative path)."""
     env = environment()
@@ -84,11 +85,12 @@ def render_summary(results: list[GradeResult],
     # The script is the project's own template file, never data: safe to insert unescaped.
     return env.get_template("summary.html.j2").render(
         csp=csp, script=Markup(script),
-        **summary.context(results, CSV, extra_links))
+        **summary.context(results, CSV, extra_links, similar_to))
 
 
 def write_summary(results: list[GradeResult], layout: OutputLayout,
-                  extra_links: dict[str, str] | None = None) -> Path:
+                  extra_links: dict[str, str] | None = None,
+                  similar_to: Mapping[str, list[tuple[str, float]]] | None = None) -> Path:
     """index.html: the class at a glance, each row linking to its two reports."""
-    atomic_write(layout.summary, render_summary(results, extra_links))
+    atomic_write(layout.summary, render_summary(results, extra_links, similar_to))
     return layout.summary

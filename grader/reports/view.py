@@ -18,7 +18,8 @@ from grader.results.result import CheckResult, GradeResult
 
 VIEWS = ("student", "instructor")
 STATUS_WORDS = {"passed": "✔ passed", "failed": "✘ failed", "partial": "◐ partial",
-                "not_judged": "– not judged", "not_applicable": "n/a (not applicable)"}
+                "not_judged": "– not judged", "not_applicable": "n/a (not applicable)",
+                "not_trusted": "⚠ not trusted"}
 STUDENT_OUTPUT_LINES = 40
 
 

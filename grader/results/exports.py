@@ -13,17 +13,20 @@ Gradescope they are released with the grades (`after_published`), never at submi
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from grader.files import atomic_write
+from grader.ids import display_name
 from grader.results.result import GradeResult
 
 HIDDEN_CHECKS = frozenset({"hidden_accuracy"})
 STATUS_WORDS = {"passed": "passed", "failed": "failed", "partial": "partly passed",
-                "not_judged": "not judged", "not_applicable": "not applicable"}
+                "not_judged": "not judged", "not_applicable": "not applicable",
+                "not_trusted": "not trusted"}
 
 
 def verdict(result: GradeResult, hide_hidden: bool = False) -> str:
@@ -121,37 +124,49 @@ FORMATS: dict[str, Callable[[GradeResult], dict[str, Any]]] = {
 
 
 def write_json(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, path)
+    """Atomically, through a dot-named temporary file that no student's file can be."""
+    atomic_write(path, json.dumps(payload, indent=1))
 
 
-def write_csv(results: list[GradeResult], path: Path) -> None:
-    """One row per student; check columns in rubric order (a union, if exercises differ)."""
+def write_csv(results: list[GradeResult], path: Path,
+              similar_to: Mapping[str, list[tuple[str, float]]] | None = None) -> None:
+    """One row per student; check columns in rubric order (a union, if exercises differ).
+
+    `review` says why a person should look at a grade (grader.evidence: what the run's
+    own account could not be corroborated on); `similar_to` names the submissions a
+    similarity comparison flagged (`grader batch --similarity`), best first. Neither
+    changes a score.
+
+    UTF-8 with a byte-order mark: without one, Excel reads the file in the machine's
+    code page and shows José as JosÃ©; every other reader (Python's utf-8-sig, pandas,
+    LibreOffice, Google Sheets) skips it. Written atomically, like every output."""
     check_ids: list[str] = []
     for result in results:
         check_ids += [c.id for c in result.checks if c.id not in check_ids]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        # check columns are named by check id; the measured hidden-split accuracy gets its
-        # own name so it never collides with the hidden_accuracy check's points
-        writer.writerow(["student", "submission", "exercise", "status", "score", "max_score",
-                         "percent", "hidden_accuracy_measured", *check_ids, "error"])
-        for result in sorted(results, key=lambda r: (r.student, r.exercise)):
-            by_id = {c.id: c.score for c in result.checks}
-            hidden = result.metrics.get("hidden_accuracy")
-            writer.writerow([_cell(result.student), _cell(result.submission), result.exercise,
-                             result.status, result.score, result.max_score,
-                             round(100 * fraction(result), 1),
-                             "" if hidden is None else round(hidden, 4),
-                             *[by_id.get(i, "") for i in check_ids],
-                             _cell(result.error or "")])
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    # check columns are named by check id; the measured hidden-split accuracy gets its
+    # own name so it never collides with the hidden_accuracy check's points
+    writer.writerow(["student", "submission", "exercise", "status", "score", "max_score",
+                     "percent", "hidden_accuracy_measured", "review", "similar_to",
+                     *check_ids, "error"])
+    for result in sorted(results, key=lambda r: (r.student, r.exercise)):
+        by_id = {c.id: c.score for c in result.checks}
+        hidden = result.metrics.get("hidden_accuracy")
+        writer.writerow([_cell(result.student), _cell(result.submission), result.exercise,
+                         result.status, result.score, result.max_score,
+                         round(100 * fraction(result), 1),
+                         "" if hidden is None else round(hidden, 4),
+                         _cell("; ".join(result.review)),
+                         _cell("; ".join(f"{other} ({score:.2f})" for other, score
+                                         in (similar_to or {}).get(result.student, []))),
+                         *[by_id.get(i, "") for i in check_ids],
+                         _cell(result.error or "")])
+    atomic_write(path, "\ufeff" + text.getvalue())
 
 
 def _cell(text: str) -> str:
-    """Keep spreadsheet programs from running a student-chosen name as a formula."""
+    """A student-chosen string as a cell: never run as a formula by a spreadsheet, and
+    storable as UTF-8 even when it came from a file name that was not."""
+    text = display_name(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -80,6 +80,32 @@ check_results = Table(
     Column("max_score", Float, nullable=False),
     Column("message", Text, nullable=False),
 )
+# The pairs each `grader batch --similarity` compared (issue 14): evidence kept beside the
+# grades, one comparison per `compared_at`; never read by a grade. Added to existing
+# gradebooks by create_all (a new table, so the schema version stays).
+similar_pairs = Table(
+    "similar_pairs", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exercise", String(255), nullable=False),
+    Column("compared_at", String(32), nullable=False),
+    Column("a", String(255), nullable=False),
+    Column("b", String(1024), nullable=False),  # a student, or a reference collection's file
+    Column("score", Float, nullable=False),
+    Column("share_a", Float, nullable=False),
+    Column("share_b", Float, nullable=False),
+    Column("flagged", Integer, nullable=False),
+    Index("similar_pairs_by_time", "exercise", "compared_at"),
+)
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    a: str
+    b: str
+    score: float
+    share_a: float  # of a's own code, the share found in b
+    share_b: float
+    flagged: bool
 
 
 @dataclass(frozen=True)
@@ -207,6 +233,34 @@ class Gradebook:
                  "score": c.score, "max_score": c.max_score, "message": c.message}
                 for c in result.checks])
         return grading_id
+
+    def record_similarity(self, exercise: str, pairs: list[SimilarPair]) -> str:
+        """Keep one comparison's pairs; returns its time stamp (the comparison's key)."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self.engine.begin() as db:
+            db.execute(similar_pairs.delete().where(similar_pairs.c.exercise == exercise,
+                                                    similar_pairs.c.compared_at == stamp))
+            if pairs:
+                db.execute(similar_pairs.insert(), [
+                    {"exercise": exercise, "compared_at": stamp, "a": p.a, "b": p.b,
+                     "score": p.score, "share_a": p.share_a, "share_b": p.share_b,
+                     "flagged": int(p.flagged)} for p in pairs])
+        return stamp
+
+    def latest_similarity(self, exercise: str) -> list[SimilarPair]:
+        """The pairs of the most recent comparison of this exercise's class, best first."""
+        with self.engine.connect() as db:
+            stamp = db.execute(select(func.max(similar_pairs.c.compared_at))
+                               .where(similar_pairs.c.exercise == exercise)).scalar()
+            if stamp is None:
+                return []
+            rows = db.execute(select(similar_pairs.c.a, similar_pairs.c.b,
+                                     similar_pairs.c.score, similar_pairs.c.share_a,
+                                     similar_pairs.c.share_b, similar_pairs.c.flagged)
+                              .where(similar_pairs.c.exercise == exercise,
+                                     similar_pairs.c.compared_at == stamp)
+                              .order_by(similar_pairs.c.score.desc(), similar_pairs.c.id))
+            return [SimilarPair(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def cached(self, student: str, key: str) -> GradeResult | None:
         with self.engine.connect() as db:

@@ -12,6 +12,8 @@ one object that knows every file name in it.
 Why one object: a file name spelled in six places is a rename that breaks five of them;
 and a student id that is not one safe path segment must never reach a path join here
 (a submission named `...py` would otherwise write next to --out instead of inside it).
+Nor may a student's folder take the name of one of the folder's own files: a student
+called `results.csv` or `gradebook.sqlite-wal` would stop the batch from writing them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.ids import student_id
+from grader.ids import case_key, student_id
 
 RESULT = "result.json"
 STUDENT_REPORT = "report.html"
@@ -30,12 +32,27 @@ GRADEBOOK = "gradebook.sqlite"
 SIMILARITY_JSON = "similarity.json"
 SIMILARITY_HTML = "similarity.html"
 EXPORTS = "exports"
+# the folder's own names, and what is written beside them (the CSV's and the gradebook's
+# temporary files, SQLite's -wal and -journal): a student folder never starts with one
+_RESERVED = tuple(case_key(n) for n in (SUMMARY, CSV, GRADEBOOK, SIMILARITY_JSON,
+                                        SIMILARITY_HTML, EXPORTS))
 
 
 def is_safe_id(student: str) -> bool:
     """One path segment that stays inside its parent: what student_id() always makes."""
     return bool(student) and student not in (".", "..") and "/" not in student \
         and "\\" not in student and "\0" not in student and not student.startswith(".")
+
+
+def folder_name(student: str) -> str:
+    """The name of a student's folder: the id itself, re-escaped when it is not one safe
+    segment, and with its first letter escaped when it would start like one of the
+    folder's own files (`%72esults.csv`: no student id has an escaped letter, so this
+    name is no other student's)."""
+    name = student if is_safe_id(student) else student_id(student)
+    if case_key(name).startswith(_RESERVED):
+        name = "".join(f"%{byte:02X}" for byte in name[0].encode("utf-8")) + name[1:]
+    return name
 
 
 @dataclass(frozen=True)
@@ -66,9 +83,9 @@ class OutputLayout:
         return self.root / EXPORTS / format_name
 
     def student_dir(self, student: str) -> Path:
-        """The student's folder; an id that is not one safe segment is escaped again, so
-        no id, whoever made it, can name a folder outside the output folder."""
-        return self.root / (student if is_safe_id(student) else student_id(student))
+        """The student's folder (see folder_name): no id, whoever made it, can name a
+        folder outside the output folder or one of the folder's own files."""
+        return self.root / folder_name(student)
 
     def result(self, student: str) -> Path:
         return self.student_dir(student) / RESULT
@@ -83,5 +100,5 @@ class OutputLayout:
 def relative_reports(student: str) -> tuple[str, str]:
     """The two report paths of a student relative to the output folder (the summary's
     links; URL-quoting is the page's job)."""
-    folder = student if is_safe_id(student) else student_id(student)
+    folder = folder_name(student)
     return f"{folder}/{STUDENT_REPORT}", f"{folder}/{INSTRUCTOR_REPORT}"

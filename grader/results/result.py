@@ -15,7 +15,7 @@ from typing import Any
 
 from grader.files import atomic_write
 
-RESULT_SCHEMA = "1.1"  # 1.1: checks carry `found` and `expected`
+RESULT_SCHEMA = "1.1"  # 1.1: checks carry found, expected, trust, evidence; review
 
 
 def as_json(value: Any) -> Any:
@@ -27,7 +27,7 @@ def as_json(value: Any) -> Any:
 class CheckResult:
     id: str
     title: str
-    status: str  # passed | failed | partial | not_judged | not_applicable
+    status: str  # passed | failed | partial | not_judged | not_applicable | not_trusted
     passed: bool | None  # None when not judged or not applicable
     score: float
     max_score: float
@@ -35,6 +35,8 @@ class CheckResult:
     hint: str = ""
     found: Any = None  # what the check measured (reports show it as found)
     expected: Any = None  # what the check compared it with
+    trust: str = ""  # recomputed | corroborated | review | not_trusted (grader.evidence)
+    evidence: str = ""  # one line: what corroborated the check's evidence, or why not
 
     def __post_init__(self) -> None:
         self.found, self.expected = as_json(self.found), as_json(self.expected)
@@ -60,6 +62,7 @@ class GradeResult:
     submission_sha256: str = ""
     grader_version: str = ""
     exercise_version: str = ""
+    review: list[str] = field(default_factory=list)  # why a person should look (evidence)
     schema: str = RESULT_SCHEMA
     details: dict[str, Any] = field(default_factory=dict)  # architecture, settings, curves
 

@@ -37,6 +37,7 @@ from grader.exercise.spec import ExerciseSpec
 from grader.processes import die_with_parent
 from grader.processes import libc as load_libc
 from grader.run.cgroups import MemoryCage
+from grader.run.mounts import SandboxPython, sandbox_python
 from grader.run.stage import RUN_ROOT_IN_SANDBOX
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -124,13 +125,11 @@ def bubblewrap_works() -> bool:
     return probe.returncode == 0
 
 
-def _python_paths() -> list[str]:
-    """What the runner needs to start Python and import the grader's runner package."""
-    import grader
-
-    paths = {sys.prefix, sys.base_prefix, str(Path(grader.__file__).parent)}
-    paths.update(p for p in sys.path if p and Path(p).is_dir() and "site-packages" in p)
-    return sorted(paths)
+def _python_paths() -> SandboxPython:
+    """What the runner needs to start Python and import the grader's runner package: the
+    installation from neutral paths, the runner's private copy, nothing else of the
+    grader (grader.run.mounts says why and how)."""
+    return sandbox_python(_SYSTEM_DIRS)
 
 
 def _parent_dirs(mounts: Sequence[str], read_only: Sequence[str]) -> list[str]:
@@ -150,11 +149,12 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
     argv = ["bwrap", "--die-with-parent", "--new-session", *_namespace_args(),
             "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-    # /tmp first: Python or the grader may live under /tmp (a CI clone), and a later
-    # mount of /tmp would hide them.
+    # /tmp first: Python may live under /tmp (a CI clone) when it cannot be bound from a
+    # neutral farm, and a later mount of /tmp would hide it.
     python = _python_paths()
-    parents = _parent_dirs([RUN_ROOT_IN_SANDBOX, *_SYSTEM_DIRS, *python],
-                           read_only=[*_SYSTEM_DIRS, *python])
+    bound = [root.inside for root in python.roots]
+    parents = _parent_dirs([RUN_ROOT_IN_SANDBOX, *_SYSTEM_DIRS, *python.mount_points()],
+                           read_only=[*_SYSTEM_DIRS, *bound])
     # each before the mount below it; those under /tmp after /tmp itself is mounted
     argv += [arg for p in parents if not p.startswith("/tmp/")
              for arg in ("--perms", "0755", "--dir", p)]
@@ -164,13 +164,12 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
              for arg in ("--perms", "0755", "--dir", p)]
     for directory in _SYSTEM_DIRS:
         argv += ["--ro-bind-try", directory, directory]
-    for path in python:
-        argv += ["--ro-bind", path, path]
+    argv += python.bwrap_args()
     argv += ["--chdir", workdir, "--clearenv"]
-    for key, value in env.items():
+    for key, value in python.environment(dict(env)).items():
         argv += ["--setenv", key, value]
     prefix = _drop_to_sandbox_uid() if _is_root() else []
-    return argv + prefix + list(command)
+    return argv + [python.inside(arg) for arg in [*prefix, *command]]
 
 
 def hand_over(run_dir: Path, uid: int = SANDBOX_UID) -> None:
@@ -309,9 +308,10 @@ def _limits(cpu_seconds: int, cage: MemoryCage | None, limits: RunLimits,
 
 
 def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
-        limits: RunLimits, use_bubblewrap: bool) -> RunOutcome:
+        limits: RunLimits, use_bubblewrap: bool, pass_fds: Sequence[int] = ()) -> RunOutcome:
     """Run `command`, killing everything it started at the time limit or when it goes
-    over another limit; the outcome says which limit stopped it."""
+    over another limit; the outcome says which limit stopped it. `pass_fds` stay open in
+    the run (bubblewrap passes them through): the write end of the event stream."""
     time_limit, memory_mb, tail_bytes = (limits.time_seconds, limits.memory_mb,
                                          limits.output_tail_bytes)
     argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
@@ -328,6 +328,7 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
         # bwrap gets no environment of the grader's: its init process (pid 1 in the
         # sandbox) would show it in /proc/1/environ.
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   pass_fds=tuple(pass_fds),
                                    stderr=subprocess.PIPE, start_new_session=True,
                                    cwd=None if use_bubblewrap else workdir,
                                    env={"PATH": "/usr/bin:/bin"} if use_bubblewrap
@@ -364,11 +365,22 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
             cage.kill_all()
     for reader in readers:
         reader.join(timeout=5)
-    code = process.returncode
     out_of_memory = cage is not None and cage.exceeded()
     refused = cage.pids_refused() if cage else 0
     if cage:
         cage.close()
+    status, message = _verdict(status, message, process.returncode, use_bubblewrap,
+                               watch.message, out_of_memory, refused, limits)
+    return RunOutcome(status, round(time.monotonic() - started, 3), stdout.text(),
+                      stderr.text(), stdout.total + stderr.total,
+                      "bubblewrap" if use_bubblewrap else "none", message, memory_limit)
+
+
+def _verdict(status: str, message: str, code: int | None, use_bubblewrap: bool,
+             disk_message: str, out_of_memory: bool, refused: int,
+             limits: RunLimits) -> tuple[str, str]:
+    """What stopped the run, in one status and one line: the last limit that acted wins
+    (memory over disk over a crash), and a refused process start is named beside it."""
     if status == "finished" and code not in (0, None):
         status = "crashed"
         # bwrap reports a command killed by signal N as exit code 128 + N
@@ -376,18 +388,16 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
             if use_bubblewrap and 128 < code < 128 + signal.NSIG else None
         message = (f"the run was killed by signal {signal_number}" if signal_number
                    else f"the run exited with code {code}")
-    if watch.message:
-        status, message = "crashed", watch.message
+    if disk_message:
+        status, message = "crashed", disk_message
     if out_of_memory:
         status = "out_of_memory"
-        message = f"the run went over its {memory_mb} MB memory limit and was killed" \
+        message = f"the run went over its {limits.memory_mb} MB memory limit and was killed" \
             + (f" ({message})" if message else "")
     if refused and status != "finished":
         message += (f"; {refused} process/thread start(s) were refused at the limit of "
                     f"{limits.max_processes}")
-    return RunOutcome(status, round(time.monotonic() - started, 3), stdout.text(),
-                      stderr.text(), stdout.total + stderr.total,
-                      "bubblewrap" if use_bubblewrap else "none", message, memory_limit)
+    return status, message
 
 
 def _kill_group(process: subprocess.Popen[bytes], wait: bool = True) -> None:

@@ -100,7 +100,11 @@ def _stage_zip(run_dir: Path, name: str, source: Path, zip_paths: tuple[str, ...
 
 
 def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: DataPaths,
-            in_sandbox: bool, notebook_executor: str = "shell") -> StagedRun:
+            in_sandbox: bool, notebook_executor: str = "shell",
+            callback_epoch_runs: list[list[list[float]]] | None = None) -> StagedRun:
+    """The run folder, ready: the submission, the data where the course expects it, the
+    run config (with the runs of epochs the callback test plays, chosen by the trusted
+    side) and the fetch stand-ins."""
     for name in ("work", "tmp", "tmp2", "home", "downloads", "bin", "artefacts"):
         (run_dir / name).mkdir(parents=True, exist_ok=True)
     root = RUN_ROOT_IN_SANDBOX if in_sandbox else str(run_dir)
@@ -119,7 +123,7 @@ def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: Dat
         workdir=inside(run_dir / "work"), artefacts=inside(run_dir / "artefacts"),
         seed=spec.seed, intra_op_threads=spec.intra_op_threads,
         inter_op_threads=spec.inter_op_threads, entry_function=spec.entry_function,
-        callback_test=spec.callback_test, downloads=downloads,
+        callback_epoch_runs=callback_epoch_runs or [], downloads=downloads,
         tmp_remap=None if in_sandbox else str(run_dir / "tmp"),
         output_limit_bytes=spec.output_limit_bytes, long_epochs=spec.long_epochs,
         executor=notebook_executor)
@@ -149,10 +153,13 @@ def _stage_data(run_dir: Path, spec: ExerciseSpec, data: DataPaths,
 
 
 def _write_fetch_tools(folder: Path) -> None:
+    """`wget`, `curl`, … answered from the staged data. The interpreter is named, not given
+    by its host path: the run's PATH (the interpreter's folder, mapped by the sandbox to
+    its neutral mount) finds it, and the script names no host folder."""
     for tool in FETCH_TOOLS:
         script = folder / tool
-        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m grader.runner.fetch '
-                          f'{tool} "$@"\n')
+        script.write_text(f'#!/bin/sh\nexec "{Path(sys.executable).name}" -m '
+                          f'grader.runner.fetch {tool} "$@"\n')
         script.chmod(0o755)
 
 

@@ -6,22 +6,28 @@ problem and a missing value, never an exception. Checks only ever see these type
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_TRACE_BYTES = 5 * 1024 * 1024
+from grader.run.artefacts import read_json
+from grader.run.events import Replay
+from grader.runner.contract import EXECUTION_FILE, EXECUTION_ROOT, TRACE_FILE, TRACE_ROOT
 
 
 @dataclass(frozen=True)
 class Generator:
     id: int
-    rescale: float | None
+    rescale: float | None  # as the generator was made
     kwargs: dict[str, Any]
+    rescales_used: tuple[float | None, ...] = ()  # as its batches were really made
+
+    @property
+    def applied_rescales(self) -> tuple[float | None, ...]:
+        """The rescale(s) its images were standardised with; the one it was made with when
+        no batch was made (the run stopped before training)."""
+        return self.rescales_used or (self.rescale,)
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,12 @@ class FitCall:
 
 @dataclass(frozen=True)
 class CallbackTest:
+    """One run of test epochs played to a copy of a student callback (the runs are the
+    trusted side's: grader.checks.callback_sequences)."""
+
     callback: str
-    stopped_below: bool | None
-    stopped_above: bool | None
+    sequence: int
+    stopped_at: int | None  # the epoch index at which it set stop_training, if it did
     error: str | None
 
 
@@ -101,6 +110,7 @@ class Execution:
     error_value: str | None = None
     error_cell: int | None = None
     executor: str | None = None  # notebooks: "shell" or "kernel"
+    kernel_died_in_cell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,30 @@ def _bounded(value: Any, depth: int = 0) -> Any:
     return None
 
 
+def _optional_floats(raw: Any) -> tuple[float | None, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(float(v) if isinstance(v, int | float) and not isinstance(v, bool)
+                 and math.isfinite(v) else None for v in raw[:20])
+
+
+def _entry_point(definitions: list[dict[str, Any]], reader: _Reader) -> EntryPoint | None:
+    """The graded function as last defined: who called it first, and what its last
+    finished call returned or raised."""
+    if not definitions:
+        return None
+    get = reader.get
+    last = definitions[-1]
+    calls = reader.items(last, "calls", limit=100)
+    finished = [c for c in calls if c.get("returned") is not None or c.get("error")]
+    final = finished[-1] if finished else {}
+    returned = final.get("returned") if isinstance(final.get("returned"), dict) else {}
+    return EntryPoint(get(last, "name", str, "?", limit=100),
+                      get(calls[0], "called_by", str, limit=20) if calls else None,
+                      get(returned, "type", str, limit=100), get(returned, "value", float),
+                      get(final, "error", str))
+
+
 def _numbers(raw: Any) -> dict[str, float]:
     if not isinstance(raw, dict):
         return {}
@@ -210,50 +244,6 @@ def _size(raw: Any) -> tuple[int, ...] | None:
     return None
 
 
-def open_artefact(folder: Path, name: str) -> int | None:
-    """A read-only descriptor of a regular file `name` directly in `folder`, or None.
-
-    The run owns its folder: it may have replaced the file, or the artefacts folder
-    itself, by a symlink to something of the grader's, or by a FIFO that would block the
-    reader forever. Neither link is followed (O_NOFOLLOW on both), opening never blocks
-    (O_NONBLOCK), and anything but a regular file is refused.
-    """
-    try:
-        directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK,
-                             dir_fd=directory)
-    except OSError:
-        return None
-    finally:
-        os.close(directory)
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        return None
-    os.set_blocking(descriptor, True)
-    return descriptor
-
-
-def _read_json(path: Path, problems: list[str]) -> Any:
-    descriptor = open_artefact(path.parent, path.name)
-    if descriptor is None:
-        if path.is_symlink() or path.parent.is_symlink():
-            problems.append(f"{path.name} is a link, not a file; ignored")
-        return None
-    with os.fdopen(descriptor, "rb") as handle:
-        data = handle.read(MAX_TRACE_BYTES + 1)  # never more, whatever the file claims
-    if len(data) > MAX_TRACE_BYTES:
-        problems.append(f"{path.name} is larger than {MAX_TRACE_BYTES // 2**20} MB; ignored")
-        return None
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        problems.append(f"{path.name} is not valid JSON; ignored")
-        return None
-
-
 def _object(value: Any, name: str, problems: list[str]) -> dict[str, Any]:
     if value is None:
         return {}
@@ -263,15 +253,33 @@ def _object(value: Any, name: str, problems: list[str]) -> dict[str, Any]:
     return value
 
 
-def load(artefacts: Path) -> Trace:
+def read_files(artefacts: Path, problems: list[str]) -> tuple[dict[str, Any],
+                                                               dict[str, Any]]:
+    """trace.json and execution.json as the run wrote them (its last word on disk)."""
+    return (_object(read_json(artefacts / TRACE_FILE, problems), TRACE_FILE, problems),
+            _object(read_json(artefacts / EXECUTION_FILE, problems), EXECUTION_FILE,
+                    problems))
+
+
+def load(artefacts: Path, replay: Replay | None = None) -> Trace:
+    """The run's account: from the event stream when the run sent one (what it said as it
+    happened), else from the files it left (the Jupyter-kernel path, old runners)."""
     reader = _Reader()
-    raw = _object(_read_json(artefacts / "trace.json", reader.problems), "trace.json",
-                  reader.problems)
-    raw_execution = _object(_read_json(artefacts / "execution.json", reader.problems),
-                            "execution.json", reader.problems)
+    if replay is not None and replay.received:
+        raw, raw_execution = replay.root(TRACE_ROOT) or {}, replay.root(EXECUTION_ROOT) or {}
+        reader.problems += replay.problems
+    else:
+        raw, raw_execution = read_files(artefacts, reader.problems)
+    return parse(raw, raw_execution, reader)
+
+
+def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
+          reader: _Reader | None = None) -> Trace:
+    reader = reader or _Reader()
     get, items = reader.get, reader.items
     generators = tuple(Generator(get(g, "id", int, -1), get(g, "rescale", float),
-                                 _bounded(get(g, "kwargs", dict, {})))
+                                 _bounded(get(g, "kwargs", dict, {})),
+                                 _optional_floats(g.get("rescales_used")))
                        for g in items(raw, "generators"))
     flows = tuple(FlowCall(
         id=get(f, "id", int, -1), generator_id=get(f, "generator_id", int),
@@ -305,29 +313,22 @@ def load(artefacts: Path) -> Trace:
             validation_steps=get(f, "validation_steps", int),
             has_validation=bool(get(f, "has_validation", bool, False))))
     tests = tuple(CallbackTest(get(t, "callback", str, "?", limit=100),
-                               get(t, "stopped_below", bool), get(t, "stopped_above", bool),
+                               get(t, "sequence", int, -1), get(t, "stopped_at", int),
                                get(t, "error", str, limit=300))
-                  for t in items(raw, "callback_tests"))
-    entry_raw = raw.get("entry_point") if isinstance(raw.get("entry_point"), dict) else None
-    entry = None
-    if entry_raw is not None:
-        returned = entry_raw.get("returned") if isinstance(entry_raw.get("returned"),
-                                                           dict) else {}
-        entry = EntryPoint(get(entry_raw, "name", str, "?", limit=100),
-                           get(entry_raw, "called_by", str, limit=20),
-                           get(returned, "type", str, limit=100),
-                           get(returned, "value", float), get(entry_raw, "error", str))
+                  for t in items(raw, "callback_tests", limit=200))
     error = raw_execution.get("error") if isinstance(raw_execution.get("error"), dict) else {}
     execution = Execution(
         kind=get(raw_execution, "kind", str), ran_to_end=bool(get(raw_execution, "ran_to_end",
                                                                   bool, False)),
         kernel_died=bool(get(raw_execution, "kernel_died", bool, False)),
         code_cells=get(raw_execution, "code_cells", int),
-        cells_run=get(raw_execution, "cells_run", int),
+        cells_run=len(items(raw_execution, "cells", limit=10_000)) if raw_execution else None,
         error_name=get(error, "ename", str, limit=200),
         error_value=get(error, "evalue", str, limit=1000),
         error_cell=get(error, "cell_index", int),
-        executor=get(raw_execution, "executor", str, limit=20))
+        executor=get(raw_execution, "executor", str, limit=20),
+        kernel_died_in_cell=get(raw_execution, "kernel_died_in_cell", int))
+    entry = _entry_point(items(raw, "entry_points", limit=50), reader)
     return Trace(
         generators=generators, flows=flows,
         datasets=tuple(_bounded(d) for d in items(raw, "datasets")), compiles=compiles,

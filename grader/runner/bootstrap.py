@@ -44,7 +44,7 @@ def install(config: RunConfig) -> RunConfig:
     compat.install()
     probe.install(config.long_epochs)
     entry.install()
-    callbacks.TEST_ACCURACIES = config.callback_test
+    callbacks.EPOCH_RUNS = config.callback_epoch_runs
     _serve_downloads(config)
     _google_colab_stand_in()
     return config

@@ -7,6 +7,7 @@ runs last so it sees what the student's callback did.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 from typing import Any
 
@@ -17,8 +18,9 @@ from grader.runner.recorder import current, plain
 from grader.runner.saving import save_model
 
 _BUILTIN_CALLBACKS = ("History", "ProgbarLogger")
-# (below, above) the threshold; set by bootstrap from the exercise spec's rubric params.
-TEST_ACCURACIES: tuple[float, float] = (0.998, 0.9995)
+# The runs of epochs the callback test plays ([[accuracy, loss], …] each); set by bootstrap
+# from the run config, which the trusted side fills (grader.checks.callback_sequences).
+EPOCH_RUNS: list[list[list[float]]] = []
 
 
 class FitRecorder(keras.callbacks.Callback):
@@ -28,7 +30,7 @@ class FitRecorder(keras.callbacks.Callback):
         self.user_callbacks = user_callbacks
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.entry["epochs"].append({"epoch": epoch + 1, "logs": plain(dict(logs or {}))})
+        self.entry["epochs"].add({"epoch": epoch + 1, "logs": plain(dict(logs or {}))})
         current().flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -75,40 +77,60 @@ def _stand_in_model() -> Any:
     return _stand_in
 
 
-def _epoch_logs(accuracy: float, loss: float) -> dict[str, float]:
-    return {"loss": loss, "acc": accuracy, "accuracy": accuracy}
+def _fresh_copy(callback: Any) -> Any:
+    """A copy of the student's callback for one run of test epochs, so state it keeps
+    (a counter, a best value) starts from where training left it in every run, and the
+    original keeps its model. Its on_epoch_end is the class's own, not the grader's
+    recording wrapper around the original."""
+    model = getattr(callback, "_model", None)
+    try:
+        callback._model = None
+        try:
+            copied = copy.deepcopy(callback)
+        except Exception:  # noqa: BLE001 - whatever it holds that cannot be deep-copied
+            copied = copy.copy(callback)
+    finally:
+        callback._model = model
+    vars(copied).pop("on_epoch_end", None)
+    return copied
+
+
+def _logs(accuracy: float, loss: float) -> AliasLogs:
+    return AliasLogs({"loss": loss, "accuracy": accuracy, "acc": accuracy}, "logs")
+
+
+def _play(callback: Any, steps: list[list[float]]) -> dict[str, Any]:
+    """Call on_epoch_end for each (accuracy, loss) until the callback stops training."""
+    played: dict[str, Any] = {"stopped_at": None, "error": None}
+    stand_in = _stand_in_model()
+    copied = _fresh_copy(callback)
+    copied.set_model(stand_in)
+    try:
+        for epoch, (accuracy, loss) in enumerate(steps):
+            copied.on_epoch_end(epoch, _logs(accuracy, loss))
+            if stand_in.stop_training:
+                played["stopped_at"] = epoch
+                break
+    except Exception as exc:  # noqa: BLE001 - the student's callback failing is a verdict
+        played["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    return played
 
 
 def test_callbacks(callbacks: list[Any], fit_id: int) -> None:
-    """Call each student callback at 0.998 then at 0.9995 accuracy: it must stop only after
-    the second. This grades the callback even when real training never crossed 0.999."""
+    """Play each run of epochs of the config (grader.checks.callback_sequences) to a fresh
+    copy of each student callback, and record where it stopped training. The trusted side
+    knows where a correct callback stops; this grades the callback even when real training
+    never crossed the threshold."""
     recorder = current()
-    below, above = TEST_ACCURACIES
     for callback in callbacks:
         name = type(callback).__name__
         if name in _BUILTIN_CALLBACKS:
             continue
-        result: dict[str, Any] = {"fit_id": fit_id, "callback": name,
-                                  "stopped_below": None, "stopped_above": None,
-                                  "error": None, "output": ""}
-        method = getattr(callback.on_epoch_end, "_grader_original", callback.on_epoch_end)
-        previous_model = getattr(callback, "_model", None)
         output = io.StringIO()
-        try:
-            stand_in = _stand_in_model()
-            callback.set_model(stand_in)
+        for number, steps in enumerate(EPOCH_RUNS):
             with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-                method(0, _epoch_logs(below, 0.05))
-                result["stopped_below"] = bool(stand_in.stop_training)
-                stand_in.stop_training = False
-                method(1, _epoch_logs(above, 0.02))
-                result["stopped_above"] = bool(stand_in.stop_training)
-        except Exception as exc:  # noqa: BLE001 - the student's callback failing is a verdict
-            result["error"] = f"{type(exc).__name__}: {exc}"[:300]
-        finally:
-            if previous_model is not None:
-                with contextlib.suppress(Exception):
-                    callback.set_model(previous_model)
-        result["output"] = output.getvalue()[:300]
-        recorder.data["callback_tests"].append(result)
+                played = _play(callback, steps)
+            recorder.add("callback_tests", {"fit_id": fit_id, "callback": name,
+                                            "sequence": number, **played,
+                                            "output": output.getvalue()[-300:]})
     recorder.flush()

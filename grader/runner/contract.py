@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_ENV = "GRADER_RUN_CONFIG"  # the in-run path of config.json
+EVENTS_FD_ENV = "GRADER_EVENTS_FD"  # the descriptor of the event pipe (runner/events.py)
 CONFIG_FILE = "config.json"
 TRACE_FILE = "trace.json"  # what the probe recorded (trace sections below)
 EXECUTION_FILE = "execution.json"  # what the driver recorded (cells run, first error)
@@ -25,10 +26,13 @@ MODEL_FILE = "model.keras"  # the trained model, saved at the end of every fit
 # the scalars, a value set once); grader.run.trace reads each by this name.
 GENERATORS, FLOWS, DATASETS, RESCALINGS = "generators", "flows", "datasets", "rescalings"
 COMPILES, FITS, CALLBACK_TESTS = "compiles", "fits", "callback_tests"
-ENTRY_POINT, COMPAT_NOTES = "entry_point", "compat_notes"
+INFERENCES = "inferences"  # each evaluate/predict call: its reads are not training
+ENTRY_POINTS, COMPAT_NOTES = "entry_points", "compat_notes"
 MODEL_SAVED, MODEL_ERROR = "model_saved", "model_error"
+# The roots of the event stream (runner/events.py): the probe's trace and the driver's
+# account of the cells (execution.json).
+TRACE_ROOT, EXECUTION_ROOT = "trace", "execution"
 
-EXECUTORS = ("shell", "kernel")  # notebooks: an IPython shell (default) or a Jupyter kernel
 LONG_EPOCHS = ("repeat", "one_pass")  # steps_per_epoch beyond one pass over the data
 
 
@@ -50,7 +54,7 @@ class RunConfig:
     intra_op_threads: int
     inter_op_threads: int
     entry_function: str | None
-    callback_test: tuple[float, float]  # accuracies just below and just above the threshold
+    callback_epoch_runs: list[list[list[float]]]  # [[accuracy, loss], …] per run of epochs
     downloads: Downloads
     tmp_remap: str | None  # without a sandbox: where '/tmp/…' literals are pointed
     output_limit_bytes: int
@@ -66,7 +70,6 @@ class RunConfig:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in raw.items() if key in known}
         values["downloads"] = Downloads(**raw.get("downloads", {}))
-        values["callback_test"] = tuple(raw["callback_test"])
         return cls(**values)
 
     @classmethod

@@ -29,24 +29,24 @@ def describe_return(value: Any) -> dict[str, Any]:
 
 
 def entry_decorator(function: Any) -> Any:
+    """Each definition of the graded function is a record (a notebook cell run twice
+    defines it twice); each call of it adds a call to the definition called."""
     recorder = current()
-    recorder.data["entry_point"] = {"name": function.__name__, "defined": True,
-                                    "called_by": None, "returned": None, "error": None}
+    definition = recorder.add("entry_points", {"name": function.__name__, "calls": []})
     recorder.flush()
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        info = current().data["entry_point"]
-        if info["called_by"] is None:
-            info["called_by"] = "grader" if _grader_calling else "student"
-            current().flush()  # a call that never returns (time limit) is still a call
+        call = definition["calls"].add({"called_by": "grader" if _grader_calling
+                                        else "student", "returned": None, "error": None})
+        current().flush()  # a call that never returns (time limit) is still a call
         try:
             value = function(*args, **kwargs)
         except BaseException as exc:
-            info["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            call["error"] = f"{type(exc).__name__}: {exc}"[:500]
             current().flush()
             raise
-        info["returned"] = describe_return(value)
+        call["returned"] = describe_return(value)
         current().flush()
         return value
 
@@ -75,10 +75,11 @@ def call_if_uncalled(namespace: dict[str, Any], name: str | None) -> None:
     if not name:
         return
     function = namespace.get(name)
-    info = current().data.get("entry_point")
-    if not callable(function) or not getattr(function, "_grader_entry", False) or not info:
+    definitions = current().data["entry_points"]
+    if not callable(function) or not getattr(function, "_grader_entry", False) \
+            or not definitions:
         return
-    if info["called_by"] is not None:
+    if any(definition["calls"] for definition in definitions):
         return
     if _needs_arguments(function):  # 2022: train_happy_sad_model(train_generator)
         current().note(f"{name}() takes arguments and was never called: the grader does not "

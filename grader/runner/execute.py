@@ -1,8 +1,10 @@
 """Run one submission inside the sandbox: notebook cells in an IPython shell, or a module.
 
-Writes artefacts/execution.json (which cells ran, the first error, whether the run reached
-its end); the probe in the same run writes trace.json and model.keras. Cell outputs are
-echoed to stdout so the trusted side captures one stream for notebooks and modules alike.
+Records which cells ran, the first error and whether the run reached its end — sent on
+the event stream as it happens (runner/events.py, root "execution") and written to
+artefacts/execution.json; the probe in the same run records the trace and saves
+model.keras. Cell outputs are echoed to stdout so the trusted side captures one stream for
+notebooks and modules alike.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from grader.runner.contract import EXECUTION_FILE, RunConfig
+from grader.runner import events
+from grader.runner.contract import EVENTS_FD_ENV, EXECUTION_FILE, EXECUTION_ROOT, RunConfig
 from grader.runner.shell import TRUNCATION_MARKER, DeadShell, ShellClient
+
+
+def _new_execution(kind: str, code_cells: int, executor: str | None = None) -> Any:
+    return events.root(EXECUTION_ROOT, {
+        "kind": kind, "ran_to_end": False, "error": None, "kernel_died": False,
+        "kernel_died_in_cell": None, "code_cells": code_cells, "executor": executor,
+        "cells": [],  # one record per code cell run: {"cell": n, "ok": …, "seconds": …}
+    })
 
 
 def _write_execution(config: RunConfig, execution: dict[str, Any]) -> None:
@@ -35,8 +46,7 @@ def run_module(config: RunConfig, config_path: str) -> dict[str, Any]:
     from grader.runner import bootstrap
     from grader.runner.rewrite import transform
 
-    execution: dict[str, Any] = {"kind": "module", "ran_to_end": False, "error": None,
-                                 "kernel_died": False, "code_cells": 1, "cells_run": 0}
+    execution = _new_execution("module", 1)
     _write_execution(config, execution)
     path = config.submission
     source = Path(path).read_bytes()
@@ -55,8 +65,9 @@ def run_module(config: RunConfig, config_path: str) -> dict[str, Any]:
     bootstrap.install(config)
     sys.argv = [path]
     sys.path.insert(0, str(Path(path).parent))
+    cell = execution["cells"].add({"cell": 1, "ok": None, "seconds": None})
+    started = time.monotonic()
     try:
-        execution["cells_run"] = 1
         exec(code, namespace)  # noqa: S102 - running the submission is this module's job
         execution["ran_to_end"] = True
     except SystemExit as exc:
@@ -66,6 +77,7 @@ def run_module(config: RunConfig, config_path: str) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001 - the student's error is graded, not fatal
         traceback.print_exc()
         execution["error"] = _error_summary(type(exc).__name__, str(exc), None)
+    cell["ok"], cell["seconds"] = execution["ran_to_end"], round(time.monotonic() - started, 3)
     _write_execution(config, execution)
     if execution["ran_to_end"]:
         bootstrap.finalize(namespace)
@@ -144,7 +156,9 @@ class _KernelCells:
     def __enter__(self) -> _KernelCells:
         from nbclient.exceptions import CellExecutionError
 
-        self._context = self.client.setup_kernel(cwd=self.workdir)
+        events_fd = os.environ.get(EVENTS_FD_ENV, "")  # the kernel records the trace
+        self._context = self.client.setup_kernel(
+            cwd=self.workdir, pass_fds=(int(events_fd),) if events_fd.isdigit() else ())
         self._context.__enter__()
         try:
             self.client.execute_cell(self.notebook.cells[self.setup_index], self.setup_index)
@@ -216,10 +230,7 @@ def run_notebook(config: RunConfig, config_path: str) -> dict[str, Any]:
     notebook = nbformat.read(config.submission, as_version=4)
     code_cells = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"
                   and c.source.strip()]
-    execution: dict[str, Any] = {"kind": "notebook", "ran_to_end": False, "error": None,
-                                 "kernel_died": False, "code_cells": len(code_cells),
-                                 "cells_run": 0,
-                                 "executor": config.executor}
+    execution = _new_execution("notebook", len(code_cells), config.executor)
     _write_execution(config, execution)
     cells_class = _KernelCells if execution["executor"] == "kernel" else _ShellCells
     with cells_class(notebook, config, config_path) as cells:
@@ -228,7 +239,7 @@ def run_notebook(config: RunConfig, config_path: str) -> dict[str, Any]:
             try:
                 reply = cells.run(index)
             except DeadShell:
-                execution["cells_run"] += 1
+                execution["cells"].add({"cell": position + 1, "ok": False, "seconds": None})
                 execution["kernel_died"] = True
                 execution["kernel_died_in_cell"] = position + 1
                 # The lessons end with a cell that SIGKILLs its own kernel: that is the end.
@@ -238,14 +249,13 @@ def run_notebook(config: RunConfig, config_path: str) -> dict[str, Any]:
                         "DeadKernelError", "the kernel died while running this cell",
                         position + 1)
                 break
-            execution["cells_run"] += 1
+            execution["cells"].add({"cell": position + 1, "ok": bool(reply["ok"]),
+                                    "seconds": round(time.monotonic() - started, 3)})
             if not reply["ok"]:
                 # numbered as the student counts: code cells, from 1
                 execution["error"] = _error_summary(reply.get("ename", "Error"),
                                                     reply.get("evalue", ""), position + 1)
                 break
-            execution.setdefault("cell_seconds", []).append(round(time.monotonic()
-                                                                   - started, 3))
             _write_execution(config, execution)
         else:
             execution["ran_to_end"] = True

@@ -19,6 +19,7 @@ from grader.runner.recorder import current, plain
 from grader.runner.saving import save_model
 
 LONG_EPOCHS = "repeat"  # the spec's [training] long_epochs: "repeat" or "one_pass"
+_UNSET = object()
 
 
 def install(long_epochs: str = "repeat") -> None:
@@ -32,6 +33,7 @@ def install(long_epochs: str = "repeat") -> None:
     _patch_dataset_from_directory(keras)
     _patch_compile(keras)
     _patch_fit(keras)
+    _patch_inference(keras)
 
 
 def _patch_image_data_generator(cls: Any) -> None:
@@ -44,11 +46,12 @@ def _patch_image_data_generator(cls: Any) -> None:
         original_init(self, *args, **kwargs)
         recorder = current()
         self._grader_id = len(recorder.data["generators"])
-        recorder.data["generators"].append({
+        recorder.add("generators", {
             "id": self._grader_id,
             "kwargs": plain(kwargs),
             "positional_args": len(args),
             "rescale": plain(self.rescale),
+            "rescales_used": [],  # each rescale its batches were really made with
         })
         recorder.flush()
 
@@ -71,7 +74,7 @@ def _patch_image_data_generator(cls: Any) -> None:
             "class_indices": None,
             "error": None,
         }
-        recorder.data["flows"].append(entry)
+        entry = recorder.add("flows", entry)
         try:
             iterator = original_flow(self, *args, **kwargs)
         except Exception as exc:
@@ -84,8 +87,26 @@ def _patch_image_data_generator(cls: Any) -> None:
         recorder.flush()
         return iterator
 
+    original_standardize = cls.standardize
+
+    @functools.wraps(original_standardize)
+    def standardize(self: Any, x: Any) -> Any:
+        """Record the rescale each image is really standardised with: the generator's
+        attribute may have been changed after it was created (and recorded)."""
+        used = getattr(self, "rescale", None)
+        if getattr(self, "_grader_last_rescale", _UNSET) != used:
+            self._grader_last_rescale = used
+            generator_id = getattr(self, "_grader_id", None)
+            recorder = current()
+            if isinstance(generator_id, int) and generator_id < len(recorder.data[
+                    "generators"]):
+                recorder.data["generators"][generator_id]["rescales_used"].add(plain(used))
+                recorder.flush()
+        return original_standardize(self, x)
+
     cls.__init__ = __init__
     cls.flow_from_directory = flow_from_directory
+    cls.standardize = standardize
 
 
 def _patch_dataset_from_directory(keras: Any) -> None:
@@ -110,7 +131,7 @@ def _patch_dataset_from_directory(keras: Any) -> None:
             "class_names": None,
             "error": None,
         }
-        recorder.data["datasets"].append(entry)
+        entry = recorder.add("datasets", entry)
         try:
             dataset = original(*args, **kwargs)
         except Exception as exc:
@@ -140,7 +161,7 @@ def _patch_rescaling(keras: Any) -> None:
         if not getattr(self, "_grader_recorded", False):
             self._grader_recorded = True
             recorder = current()
-            recorder.data.setdefault("rescalings", []).append({
+            recorder.add("rescalings", {
                 "scale": plain(getattr(self, "scale", None)),
                 "offset": plain(getattr(self, "offset", None))})
             recorder.flush()
@@ -181,7 +202,7 @@ def _patch_compile(keras: Any) -> None:
         result = original(self, *args, **kwargs)
         loss = kwargs.get("loss", args[1] if len(args) > 1 else None)
         optimizer = getattr(self, "optimizer", None)
-        recorder.data["compiles"].append({
+        recorder.add("compiles", {
             "loss": plain(_name_of(loss)),
             "loss_class": None if loss is None or isinstance(loss, str)
             else type(loss).__name__,
@@ -197,6 +218,23 @@ def _patch_compile(keras: Any) -> None:
         return result
 
     keras.Model.compile = compile
+
+
+def _patch_inference(keras: Any) -> None:
+    """evaluate and predict read the images too: the trusted side must know when they ran,
+    so their reads are not taken for training that went on after the recorded epochs."""
+    for name in ("evaluate", "predict"):
+        original = getattr(keras.Model, name)
+
+        def call(self: Any, *args: Any, _original: Any = original, _name: str = name,
+                 **kwargs: Any) -> Any:
+            record = current().add("inferences", {"call": _name, "finished": False})
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                record["finished"] = True
+
+        setattr(keras.Model, name, functools.wraps(original)(call))
 
 
 def _patch_fit(keras: Any) -> None:
@@ -229,7 +267,7 @@ def _patch_fit(keras: Any) -> None:
             "completed": False,
             "error": None,
         }
-        recorder.data["fits"].append(entry)
+        entry = recorder.add("fits", entry)
         recorder.flush()
         if LONG_EPOCHS == "one_pass":
             _one_pass(arguments, "x", "steps_per_epoch")

@@ -1,7 +1,9 @@
-"""The trace a run leaves behind: events appended in memory, flushed atomically to JSON.
+"""The trace a run leaves behind: records kept in memory, each change sent to the trusted
+side as it happens (runner/events.py), and the whole flushed atomically to trace.json.
 
 Flushed after every event so that a kernel killed mid-run (the lessons' last cell sends
-SIGKILL to itself) loses nothing recorded before it.
+SIGKILL to itself) loses nothing recorded before it; the trusted side reads the stream,
+and the file only where no stream could be passed (the Jupyter-kernel executor).
 """
 
 from __future__ import annotations
@@ -12,7 +14,24 @@ import os
 from pathlib import Path
 from typing import Any
 
-TRACE_SCHEMA = 1
+from grader.runner.contract import (
+    CALLBACK_TESTS,
+    COMPAT_NOTES,
+    COMPILES,
+    DATASETS,
+    ENTRY_POINTS,
+    FITS,
+    FLOWS,
+    GENERATORS,
+    INFERENCES,
+    MODEL_ERROR,
+    MODEL_SAVED,
+    RESCALINGS,
+    TRACE_ROOT,
+)
+from grader.runner.events import root
+
+TRACE_SCHEMA = 2  # 2: sent as events; entry_points is a list of definitions
 _MAX_STR = 2000
 _MAX_ITEMS = 200
 
@@ -44,24 +63,26 @@ def plain(value: Any, depth: int = 0) -> Any:
 
 
 class Recorder:
-    """Holds the trace and writes it; one per run process (the kernel or the module run)."""
+    """Holds the trace, sends every change on the event stream as it is made
+    (runner/events.py) and writes it to trace.json after each event, so a run killed
+    mid-way leaves what it recorded; one per run process (the shell, kernel or module
+    run)."""
 
     def __init__(self, path: Path, tmp_remap: str | None = None) -> None:
         self.path = path
         self.tmp_remap = tmp_remap
-        self.data: dict[str, Any] = {
+        self.data = root(TRACE_ROOT, {
             "schema": TRACE_SCHEMA,
-            "generators": [],
-            "flows": [],
-            "datasets": [],
-            "compiles": [],
-            "fits": [],
-            "callback_tests": [],
-            "entry_point": None,
-            "compat_notes": [],
-            "model_saved": False,
-            "model_error": None,
-        }
+            GENERATORS: [], FLOWS: [], DATASETS: [], RESCALINGS: [], COMPILES: [],
+            FITS: [], INFERENCES: [], CALLBACK_TESTS: [], ENTRY_POINTS: [],
+            COMPAT_NOTES: [],
+            MODEL_SAVED: False, MODEL_ERROR: None,
+        })
+
+    def add(self, section: str, record: dict[str, Any] | str) -> Any:
+        """Append a record to one of the trace's lists; returns it, tracked, so later
+        changes to it are sent too."""
+        return self.data[section].add(record)
 
     def shown_path(self, path: Any) -> str:
         """A path as the student wrote it: undo the grader's /tmp remapping (fallback mode)."""
@@ -72,8 +93,8 @@ class Recorder:
 
     def note(self, message: str) -> None:
         """A compatibility rewrite; each distinct one is recorded once."""
-        if message not in self.data["compat_notes"]:
-            self.data["compat_notes"].append(message)
+        if message not in self.data[COMPAT_NOTES]:
+            self.add(COMPAT_NOTES, message)
             self.flush()
 
     def flush(self) -> None:

@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Any
 
-from grader.runner.contract import RunConfig
+from grader.runner.contract import EVENTS_FD_ENV, RunConfig
 
 TRUNCATION_MARKER = "\n[grader: output truncated here: the run printed more than {limit} bytes]\n"
 
@@ -60,10 +60,13 @@ class ShellClient:
 
         command_read, self._command_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
+        events_fd = os.environ.get(EVENTS_FD_ENV, "")  # the shell records the trace
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.runner.shell", config_path, str(command_read),
              str(reply_write)],
-            cwd=workdir, stdin=subprocess.DEVNULL, pass_fds=(command_read, reply_write))
+            cwd=workdir, stdin=subprocess.DEVNULL,
+            pass_fds=(command_read, reply_write, *([int(events_fd)]
+                                                   if events_fd.isdigit() else [])))
         os.close(command_read)
         os.close(reply_write)
         self._commands = os.fdopen(self._command_write, "w", encoding="utf-8")

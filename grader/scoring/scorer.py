@@ -3,22 +3,29 @@
 Runs as its own process (`python -m grader.scoring.scorer`), never imports student code, and
 loads the model with safe_mode=True (a Lambda layer or an unknown custom class is refused,
 not executed). It reads the architecture from the model itself, scores the hidden split
-and recomputes training accuracy, so none of these numbers depend on the run's own trace.
+and recomputes training accuracy (grader.scoring.evaluate: mixed batches in a seeded
+order, checked against images scored alone), so none of these numbers depend on the
+run's own trace. Each model is scored under the request's time and CPU budget
+(grader.scoring.bounds); the process's parent puts it in a memory cgroup.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+from grader.scoring import bounds, images
+
 MAX_MODEL_BYTES = 512 * 1024 * 1024
+
+# What this process's parent bounded it with (bounds.ScorerCage.host), written into every
+# result; a scorer started by hand has no cgroup.
+_host: dict[str, Any] = {"memory_limit": "none", "memory_mb": None, "cgroup": None,
+                         "v2": False}
 
 
 def environment(intra_op_threads: int) -> dict[str, str]:
@@ -26,6 +33,15 @@ def environment(intra_op_threads: int) -> dict[str, str]:
     count, so a model scores the same on every machine and at any --jobs."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
             "TF_NUM_INTRAOP_THREADS": str(intra_op_threads), "TF_NUM_INTEROP_THREADS": "1"}
+
+
+def configure(host: dict[str, Any]) -> None:
+    """Called once at start by a scorer its parent bounded (one-off or service)."""
+    _host.update(host)
+
+
+def host() -> dict[str, Any]:
+    return dict(_host)
 
 
 def _layers(model: Any) -> list[dict[str, Any]]:
@@ -50,92 +66,31 @@ def _layers(model: Any) -> list[dict[str, Any]]:
     return rows
 
 
-_decoded: dict[tuple[str, str, tuple[int, int], int], tuple[Any, list[str]]] = {}
-
-
-def _class_items(source: Path, cls: str) -> list[tuple[str, bytes]]:
-    """(shown name, bytes) of one class's images in a folder or in a zip of class folders."""
-    if source.is_dir():
-        files = sorted(p for p in (source / cls).iterdir()
-                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        return [(f"{cls}/{p.name}", p.read_bytes()) for p in files]
-    with zipfile.ZipFile(source) as archive:
-        names = sorted(n for n in archive.namelist()
-                       if n.startswith(f"{cls}/") and n.lower().endswith(IMAGE_SUFFIXES))
-        return [(n, archive.read(n)) for n in names]
-
-
-def _pixels(source: Path, cls: str, size: tuple[int, int],
-            channels: int) -> tuple[Any, list[str]]:
-    """Decoded, resized, not yet rescaled pixels of one class; cached by source and shape,
-    so a prewarmed scorer decodes the data set once, before the model exists."""
-    key = (str(source), cls, size, channels)
-    if key in _decoded:
-        return _decoded[key]
-    import numpy as np
-    from PIL import Image
-
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels, "RGB")
-    arrays, names = [], []
-    for name, data in _class_items(source, cls):
-        with Image.open(io.BytesIO(data)) as image:
-            # nearest, as flow_from_directory resizes by default
-            resized = image.convert(mode).resize((size[1], size[0]), Image.NEAREST)
-        array = np.asarray(resized, dtype="float32")
-        arrays.append(array[..., None] if array.ndim == 2 else array)
-        names.append(name)
-    stacked = np.stack(arrays) if arrays else np.zeros((0, *size, channels), "float32")
-    _decoded[key] = (stacked, names)
-    return stacked, names
-
-
-def _evaluate(model: Any, source: Path, classes: list[str], size: tuple[int, int],
-              channels: int, rescale: float) -> dict[str, Any]:
-    import numpy as np
-
-    labels, predictions, names = [], [], []
-    for label, cls in enumerate(classes):
-        pixels, shown = _pixels(source, cls, size, channels)
-        if len(pixels) == 0:
-            continue
-        # direct calls in batches: no predict() data pipeline to build and trace
-        output = np.concatenate([np.asarray(model(pixels[i:i + 40] * rescale, training=False))
-                                 for i in range(0, len(pixels), 40)])
-        output = output.reshape(len(pixels), -1)
-        predicted = (output[:, 0] > 0.5).astype(int) if output.shape[1] == 1 \
-            else output.argmax(axis=1)
-        labels += [label] * len(pixels)
-        predictions += predicted.tolist()
-        names += shown
-    count = len(labels)
-    n_classes = len(classes)
-    confusion = [[0] * n_classes for _ in range(n_classes)]
-    for truth, guess in zip(labels, predictions, strict=True):
-        if 0 <= guess < n_classes:
-            confusion[truth][guess] += 1
-    correct = sum(confusion[i][i] for i in range(n_classes))
-    wrong = [n for n, t, g in zip(names, labels, predictions, strict=True) if t != g]
-    return {"accuracy": correct / count if count else None, "images": count,
-            "confusion": confusion, "misclassified": wrong[:200]}
-
-
-def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str],
-          rescale: float, rescale_if_model_has_none: float | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = {"model_loaded": False, "model_error": None}
+def _load(model_path: Path) -> tuple[Any, str | None]:
+    """(model, None), or (None, why it cannot be scored)."""
     if model_path.is_symlink() or not model_path.is_file():
-        result["model_error"] = "no saved model (the run never finished a fit)"
-        return result
+        return None, "no saved model (the run never finished a fit)"
     if model_path.stat().st_size > MAX_MODEL_BYTES:
-        result["model_error"] = "the saved model is larger than 512 MB"
-        return result
+        return None, "the saved model is larger than 512 MB"
     import keras
 
     try:
-        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+        return keras.models.load_model(model_path, compile=False, safe_mode=True), None
     except Exception as exc:  # noqa: BLE001 - any refusal is a verdict on the model
         message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        result["model_error"] = f"the saved model cannot be loaded safely: " \
-                                f"{type(exc).__name__}: {message}"
+        return None, f"the saved model cannot be loaded safely: {type(exc).__name__}: " \
+                     f"{message}"
+
+
+def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str],
+          rescale: float, rescale_if_model_has_none: float | None = None,
+          seed: int = 0) -> dict[str, Any]:
+    from grader.scoring import evaluate
+
+    result: dict[str, Any] = {"model_loaded": False, "model_error": None}
+    model, error = _load(model_path)
+    if model is None:
+        result["model_error"] = error
         return result
     result["model_loaded"] = True
     shape = list(model.input_shape) if not isinstance(model.input_shape, list) \
@@ -152,34 +107,25 @@ def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str
     channels = shape[3] if len(shape) == 4 and shape[3] else 3
     result["evaluated_at"] = {"size": list(size), "channels": channels, "rescale": rescale}
     try:
-        for name, source in (("hidden", hidden_dir), ("train", train_zip)):
-            result[name] = _evaluate(model, source, classes, size, channels, rescale)
+        result.update(evaluate.evaluate(model, {"hidden": hidden_dir, "train": train_zip},
+                                        classes, size, channels, rescale, seed))
     except Exception as exc:  # noqa: BLE001 - e.g. a model that cannot take these images
         result["evaluation_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     return result
-
-
-def prewarm(hidden: Path, train_zip: Path, classes: list[str]) -> None:
-    """Decode the images in the common size now, while the submission trains; scoring
-    proper reports any image that cannot be read."""
-    try:
-        for source in (hidden, train_zip):
-            for cls in classes:
-                _pixels(source, cls, (150, 150), 3)
-    except Exception:  # noqa: BLE001 - reported by scoring proper
-        _decoded.clear()
 
 
 def serve_one(argv: list[str]) -> int:
     """Prewarmed mode: import TensorFlow first, then wait for one request on stdin.
 
     The grader starts this while the submission trains, so the trusted side's own
-    TensorFlow import (~3.7 s) overlaps the run instead of following it.
+    TensorFlow import (~3.7 s) overlaps the run instead of following it. argv: the
+    hidden folder, the training zip, the classes and what the process is bounded with.
     """
+    configure(json.loads(argv[3]) if len(argv) > 3 else {})
     import keras  # noqa: F401
     import tensorflow  # noqa: F401
 
-    prewarm(Path(argv[0]), Path(argv[1]), argv[2].split(","))
+    images.prewarm(Path(argv[0]), Path(argv[1]), argv[2].split(","))
     line = sys.stdin.readline()
     code = main(json.loads(line)) if line.strip() else 0  # no line: nothing to score
     # The result file is already in place: skip TensorFlow's slow interpreter teardown.
@@ -188,9 +134,7 @@ def serve_one(argv: list[str]) -> int:
     os._exit(code)
 
 
-def main(argv: list[str] | None = None) -> int:
-    if argv is None and sys.argv[1:2] == ["--serve-one"]:
-        return serve_one(sys.argv[2:])
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader.scoring.scorer")
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--hidden", type=Path, required=True)
@@ -198,13 +142,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", required=True)
     parser.add_argument("--rescale", type=float, required=True)
     parser.add_argument("--rescale-if-model-has-none", type=float)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="chooses the order images are fed in and the images checked "
+                             "one at a time (grade.py derives it from the course secret)")
+    parser.add_argument("--time-limit", type=float, default=bounds.DEFAULT_TIME_SECONDS,
+                        help="seconds this model's scoring may take")
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    result = score(args.model, args.hidden, args.train_zip, args.classes.split(","),
-                   args.rescale, args.rescale_if_model_has_none)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result))
-    os.replace(tmp, args.out)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["--serve-one"]:
+        return serve_one(sys.argv[2:])
+    args = _parser().parse_args(argv)
+    limits = bounds.ScorerLimits(_host.get("memory_mb"), args.time_limit)
+    bounded = {**host(), "time_seconds": limits.time_seconds,
+               "cpu_seconds": limits.cpu_seconds}
+    with bounds.RequestWatch(args.out, limits.time_seconds, limits.cpu_seconds,
+                             bounded) as watch:
+        result = score(args.model, args.hidden, args.train_zip, args.classes.split(","),
+                       args.rescale, args.rescale_if_model_has_none,
+                       args.seed % (1 << 64))
+        watch.deliver(result)
     return 0
 
 

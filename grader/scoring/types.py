@@ -35,6 +35,15 @@ class Scoring:
     train_accuracy: float | None = None
     evaluation_error: str | None = None
     evaluated_at: Mapping[str, Any] = field(default_factory=dict)
+    # The model's output for one image changed with the other images of its batch, so
+    # every image was scored alone (grader.scoring.evaluate); the trusted side flags it.
+    batch_dependent: bool = False
+    batch_difference: float | None = None  # largest |batched − alone| / (1 + |alone|)
+    batch_check: Mapping[str, Any] = field(default_factory=dict)
+    memory_limit: str | None = None  # "4096 MB (cgroup)", or "none" where not enforced
+    memory_peak_mb: int | None = None  # a one-off scorer's peak, where its cgroup says
+    scorer_limit: str | None = None  # memory/time/cpu/crash: why scoring stopped early
+    notes: tuple[str, ...] = ()  # one line each, for the result's notes
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Scoring:
@@ -53,7 +62,32 @@ class Scoring:
             hidden_misclassified=tuple(hidden.get("misclassified", [])),
             train_accuracy=train.get("accuracy"),
             evaluation_error=raw.get("evaluation_error"),
-            evaluated_at=raw.get("evaluated_at", {}))
+            evaluated_at=raw.get("evaluated_at", {}),
+            batch_dependent=bool(raw.get("batch_dependent")),
+            batch_difference=raw.get("batch_difference"),
+            batch_check=raw.get("batch_check") or {},
+            memory_limit=(raw.get("limits") or {}).get("memory_limit"),
+            scorer_limit=raw.get("scorer_limit"),
+            notes=scoring_notes(raw))
 
     def layers_of(self, *classes: str) -> list[Layer]:
         return [layer for layer in self.layers if layer.cls in classes]
+
+
+def scoring_notes(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the scorer tells the reader of the result: a model flagged for review, and a
+    memory limit that could not be enforced (as the run's note says for the run)."""
+    notes = []
+    check = raw.get("batch_check") or {}
+    if raw.get("batch_dependent"):
+        notes.append(f"batch dependent: the model's output for one image changed with the "
+                     f"other images of its batch (largest difference "
+                     f"{float(raw.get('batch_difference') or 0):.3g}, "
+                     f"{check.get('predictions_changed', 0)} of {check.get('sampled', 0)} "
+                     "sampled predictions changed); every image was scored alone — review "
+                     "this submission")
+    limits = raw.get("limits") or {}
+    if limits.get("memory_limit") == "none" and limits.get("memory_mb"):
+        notes.append(f"the scorer's {limits['memory_mb']} MB memory limit was not enforced: "
+                     "no memory cgroup could be created here")
+    return tuple(notes)

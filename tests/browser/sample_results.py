@@ -81,7 +81,7 @@ def graded(student: str, accuracies: list[float], stop: int | None,
         status="graded", score=score, max_score=75.0, checks=check_rows,
         metrics={"hidden_accuracy": (120 - wrong) / 120, "train_accuracy_recomputed": 1.0,
                  "train_accuracy_recorded": accuracies[-1], "epochs_run": len(accuracies),
-                 "epochs_requested": 15, "epochs_limit": 15,
+                 "epochs_requested": 15, "epochs_limit": 15, "accuracy_threshold": 0.999,
                  "first_epoch_above_threshold": next(
                      (i + 1 for i, a in enumerate(accuracies) if a > 0.999), None),
                  "stopped_by_callback": "myCallback" if stop else None, "stop_epoch": stop,

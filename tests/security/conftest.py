@@ -12,6 +12,7 @@ import components
 import pytest
 from redteam import (
     LAMBDA_MARKER,
+    OWN_SUITES,
     SECRET_ENV,
     SUBMISSIONS,
     Batch,
@@ -38,7 +39,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
                                file_size_mb=64, output_limit_bytes=256 * 1024)
     data, canary = _private_data(root, spec)
     folder = root / "submissions"
-    shutil.copytree(SUBMISSIONS, folder)
+    shutil.copytree(SUBMISSIONS, folder,
+                    ignore=lambda _, names: [n for n in names if n.startswith(OWN_SUITES)])
     _generated(folder)
     out_dir = root / "out"
     LAMBDA_MARKER.unlink(missing_ok=True)

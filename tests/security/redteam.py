@@ -21,6 +21,9 @@ from grader.exercise import datasource
 from grader.results.result import GradeResult
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
+# submissions other test modules grade on their own (test_intake_attacks.py,
+# test_mount_attacks.py, test_scorer_attacks.py): not part of this batch
+OWN_SUITES = ("intake_", "mount_", "scorer_")
 LAMBDA_MARKER = Path("/tmp/grader-security-lambda-ran")
 SECRET_ENV = "GRADER_SECURITY_TEST_SECRET"
 
@@ -67,7 +70,9 @@ def _private_data(root: Path, spec: exercise.ExerciseSpec) -> tuple[datasource.D
     for cls in spec.classes:  # not an image suffix: the scorer never decodes it
         (hidden / cls / "zz-notes.txt").write_bytes(canary + b"\n")
     (hidden / "README.txt").write_bytes(canary)
-    return datasource.DataPaths(train_zip, hidden), canary
+    # the shared set's secret: grade.py derives the callback runs and the scorer's order
+    # from it, and must not do so with an empty (public) key
+    return datasource.DataPaths(train_zip, hidden, None, shared.secret), canary
 
 
 def _host_secret() -> bytes:

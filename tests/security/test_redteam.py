@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from redteam import LAMBDA_MARKER, SUBMISSIONS, Batch
+from redteam import LAMBDA_MARKER, OWN_SUITES, SUBMISSIONS, Batch
 
 from grader import reports as report
 
@@ -44,9 +44,20 @@ EXPECTED: dict[str, Expect] = {
     "sleep_forever": Expect(status=("timeout",), max_score=0, runs_message="time limit"),
     "kill_grader": Expect(),
     "read_env": Expect(),
-    "fake_history": Expect(max_score=80),
-    "forged_artefacts": Expect(max_score=60),
+    # the model the run saved is measured; what the run says of its training is not
+    # trusted (it names the probe), so only the recomputed checks can score
+    # (the architecture, 20, and whatever an untrained model earns by chance on the
+    # hidden split: 0 at 50 %, 5 at 60 %)
+    "fake_history": Expect(max_score=25),
+    "forged_artefacts": Expect(max_score=10),
+    "rewrite_trace": Expect(max_score=40),
+    "forged_epochs_untrained": Expect(max_score=25),
+    "suppress_epochs": Expect(max_score=80),
+    "rescale_after": Expect(max_score=95),
+    "callback_counts_epochs": Expect(max_score=90),
     "lambda_model": Expect(max_score=60),
+    # trained for real (no callback_behaviour lost), but the model scored is the cheat
+    "batch_mean_model": Expect(max_score=80),
     "symlink_artefacts": Expect(max_score=10),
     "segfault": Expect(max_score=0, runs_message="signal 11"),
     "sigkill_mid_training": Expect(max_score=90, runs_message="signal 9"),
@@ -65,7 +76,8 @@ def _outputs(result_dir: Path) -> list[Path]:
 
 
 def test_every_submission_has_a_row_and_a_result(batch: Batch) -> None:
-    committed = {p.stem for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")}
+    committed = {p.stem for p in SUBMISSIONS.iterdir() if p.suffix in (".py", ".ipynb")
+                 and not p.stem.startswith(OWN_SUITES)}
     assert committed | {"big_notebook", "nested_json", "non_utf8"} == set(EXPECTED)
     assert len(ATTACKS) >= 20
     assert set(batch.results) == set(EXPECTED)
@@ -104,12 +116,91 @@ def test_what_is_recomputed_outside_the_run_cannot_be_faked(batch: Batch, name: 
         assert all(c.score == 0 for c in result.checks if c.id in MODEL_CHECKS)
 
 
+def _check(result: object, check_id: str) -> object:
+    return next(c for c in result.checks if c.id == check_id)  # type: ignore[attr-defined]
+
+
 def test_a_faked_history_is_caught_by_the_recomputed_accuracy(batch: Batch) -> None:
     result = batch.results["fake_history"]
     assert result.metrics["train_accuracy_recorded"] == 1.0
     assert result.metrics["train_accuracy_consistent"] is False
-    stop = next(c for c in result.checks if c.id == "callback_stop")
-    assert stop.passed is False and "not trusted" in stop.message
+    stop = _check(result, "callback_stop")
+    assert stop.passed is False and stop.trust == "not_trusted"
+
+
+TRACE_CHECKS = ("runs", "loss", "generator_rescale", "generator_target_size",
+                "generator_class_mode", "generator_directory", "callback_stop",
+                "callback_behaviour")
+
+
+@pytest.mark.parametrize("name", ["fake_history", "rewrite_trace", "forged_epochs_untrained",
+                                  "forged_artefacts"])
+def test_a_run_that_tampers_with_the_probe_has_nothing_of_its_account_trusted(
+        batch: Batch, name: str) -> None:
+    result = batch.results[name]
+    for check_id in TRACE_CHECKS:
+        check = _check(result, check_id)
+        assert check.score == 0, (check_id, check.message)
+        assert check.trust in ("not_trusted", ""), (check_id, check.trust)
+    assert result.review, "an instructor is told why"
+
+
+def test_a_trace_cut_after_training_is_seen_through_the_stream(batch: Batch) -> None:
+    """rewrite_trace: trained 15 epochs without a callback, then cut the in-memory record
+    at the first epoch above 0.999 and wrote trace.json again."""
+    result = batch.results["rewrite_trace"]
+    assert "trace rewritten" in result.stdout_tail  # the attack really ran
+    assert result.metrics["epochs_run"] == 15  # what was sent as training went
+    assert result.metrics["stopped_by_callback"] is None
+    assert any("grader's own machinery" in reason for reason in result.review)
+
+
+def test_epochs_silenced_before_training_are_seen_in_the_reads(batch: Batch) -> None:
+    """suppress_epochs: the probe's recorder was silenced (by a name assembled at run time,
+    so the code does not name the grader) after the first epoch above 0.999."""
+    result = batch.results["suppress_epochs"]
+    stop = _check(result, "callback_stop")
+    assert (stop.status, stop.score) == ("not_trusted", 0), stop.message
+    assert "more times" in stop.message and "did not record" in stop.message
+    assert any("__import__()" in reason for reason in result.review)
+    assert result.metrics["epochs_run"] < 15  # the run did hide epochs
+
+
+def test_an_untrained_model_with_forged_epochs_is_caught(batch: Batch) -> None:
+    result = batch.results["forged_epochs_untrained"]
+    assert result.metrics["train_accuracy_recomputed"] < 0.7
+    assert _check(result, "callback_stop").score == 0
+    assert result.details["evidence"]["training_reads"] == 0
+
+
+def test_a_rescale_changed_after_it_was_recorded_is_judged_as_used(batch: Batch) -> None:
+    rescale = _check(batch.results["rescale_after"], "generator_rescale")
+    assert rescale.status == "failed" and "then changed" in rescale.message
+
+
+def test_a_callback_that_counts_epochs_fails_the_behaviour_test(batch: Batch) -> None:
+    behaviour = _check(batch.results["callback_counts_epochs"], "callback_behaviour")
+    assert behaviour.status == "failed", behaviour.message
+    assert "stopped at epoch" in behaviour.message
+
+
+def test_a_model_that_reads_its_batch_is_scored_image_by_image(batch: Batch) -> None:
+    """batch_mean_model: the saved model was swapped for one whose output is its batch's
+    mean; through a real sandboxed batch, the hidden score is what one image alone earns."""
+    result = batch.results["batch_mean_model"]
+    hidden = _check(result, "hidden_accuracy")
+    # alone each image is a coin flip (helper test: 0.54-0.56); one class per batch, 1.0
+    assert result.metrics["hidden_accuracy"] < 0.7, hidden.message
+    assert hidden.score < hidden.max_score / 2, hidden.message
+    assert result.metrics["epochs_run"] >= 1  # it did train: the swap came after
+    assert any("other images in its batch" in reason for reason in result.review)
+    assert any("batch dependent" in note for note in result.notes)
+
+
+def test_the_honest_submission_is_corroborated_not_sent_for_review(batch: Batch) -> None:
+    honest = batch.results["honest"]
+    assert honest.review == []
+    assert {c.trust for c in honest.checks} <= {"recomputed", "corroborated", ""}
 
 
 def test_a_lambda_model_is_refused_not_executed(batch: Batch) -> None:

@@ -10,7 +10,10 @@ pairs — image i of every class shares one random generator, so the classes dif
 the subject, never in a background or colour that happens to be commoner in one class.
 Noisy backgrounds and unpaired images made the reference model memorise instead of learn.
 Every image has its own generator seeded from (seed, split, index[, class]), so the same
-seed gives byte-identical PNGs and zips, and no global random state is touched.
+seed gives byte-identical PNGs and zips, and no global random state is touched. The hidden
+split has its own seed, never the public training seed (which once drew it too, so anyone
+with this file could redraw it): the grader derives it from the course secret, and a
+caller that gives none gets a random one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import colorsys
 import json
 import math
+import os
+import secrets
 import shutil
 import zipfile
 from collections.abc import Callable, Mapping
@@ -164,10 +169,13 @@ class DatasetRecipe:
     hidden_per_class: int
 
 
-def make(recipe: DatasetRecipe, out: Path, seed: int = 0) -> SilhouetteDataset:
-    """Draw train/, validation/ and hidden/, the two course-style zips and dataset.json."""
-    if seed < 0:
+def make(recipe: DatasetRecipe, out: Path, seed: int = 0,
+         hidden_seed: int | None = None) -> SilhouetteDataset:
+    """Draw train/, validation/ and hidden/, the two course-style zips and dataset.json.
+    ``hidden_seed`` None draws the hidden split from a random seed."""
+    if seed < 0 or (hidden_seed is not None and hidden_seed < 0):
         raise ValueError("seeds must be non-negative integers")
+    hidden_seed = secrets.randbits(63) if hidden_seed is None else hidden_seed
     out = Path(out)
     classes = tuple(recipe.drawers)
     folders = {split: out / split for split in _SPLITS}
@@ -177,9 +185,8 @@ def make(recipe: DatasetRecipe, out: Path, seed: int = 0) -> SilhouetteDataset:
     counts = {"train": recipe.train_per_class, "validation": recipe.validation_per_class,
               "hidden": recipe.hidden_per_class}
     for split, folder in folders.items():
-        geometry = recipe.hidden_geometry if split == "hidden" else recipe.train_geometry
-        _draw_split(folder, seed, split, recipe.drawers, geometry, recipe.image_size,
-                    counts[split], "valid-" if split == "validation" else "")
+        _draw(recipe, folder, hidden_seed if split == "hidden" else seed, split,
+              counts[split])
     write_zip(folders["train"], classes, out / recipe.train_zip)
     write_zip(folders["validation"], classes, out / recipe.validation_zip)
     manifest = {"name": recipe.name, "generator": recipe.generator, "seed": seed,
@@ -190,3 +197,34 @@ def make(recipe: DatasetRecipe, out: Path, seed: int = 0) -> SilhouetteDataset:
     return SilhouetteDataset(out, folders["train"], out / recipe.train_zip,
                              folders["validation"], out / recipe.validation_zip,
                              folders["hidden"], seed)
+
+
+def _draw(recipe: DatasetRecipe, folder: Path, seed: int, split: str, per_class: int) -> None:
+    geometry = recipe.hidden_geometry if split == "hidden" else recipe.train_geometry
+    _draw_split(folder, seed, split, recipe.drawers, geometry, recipe.image_size,
+                per_class, "valid-" if split == "validation" else "")
+
+
+def redraw_hidden(recipe: DatasetRecipe, root: Path, hidden_seed: int) -> None:
+    """Draw the hidden split in ``root`` again from ``hidden_seed``, with the count its
+    dataset.json records; the training and validation zips are left as they are."""
+    manifest = json.loads((root / "dataset.json").read_text())
+    per_class = int(manifest["counts"]["hidden"][next(iter(recipe.drawers))])
+    building = sibling(root / "hidden", "drawing")
+    _draw(recipe, building, hidden_seed, "hidden", per_class)
+    replace_folder(root / "hidden", building)
+
+
+def sibling(folder: Path, purpose: str) -> Path:
+    """A fresh hidden name next to ``folder`` (same file system, so a rename can swap)."""
+    return folder.with_name(f".{folder.name}.{purpose}.{os.getpid()}.{secrets.token_hex(4)}")
+
+
+def replace_folder(target: Path, new: Path) -> None:
+    """Put ``new`` where ``target`` is. The old folder is renamed aside first, so
+    ``target`` is missing only between two renames, never half-written."""
+    old = sibling(target, "old")
+    if target.exists():
+        os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)

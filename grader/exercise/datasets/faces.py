@@ -11,6 +11,12 @@ Reproducibility is the point of the module: every image gets its own
 on the hidden split; training images come in matched happy/sad pairs, see
 ``_image_rng``), so the same seed always gives byte-identical PNGs and zip, changing a
 count does not reshuffle the other images, and no global random state is touched.
+
+The two splits have independent seeds, and only the training seed is public. The hidden
+seed used to be ``seed + 1_000_003``: anyone with this file and one training image could
+redraw the hidden split byte for byte. The grader now passes a seed derived from the
+course secret (grader.exercise.datasource); a caller that passes none gets a random one,
+and dataset.json never records it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import colorsys
 import hashlib
 import json
 import math
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +35,11 @@ from PIL import Image, ImageDraw
 
 GENERATOR_VERSION = "faces-1.1"  # bump whenever the drawing changes: caches rebuild
 DATASET_NAME = "happy-or-sad"
+TRAIN_ZIP = "happy-or-sad.zip"
 IMAGE_SIZE = 150
 SUPERSAMPLE = 2  # draw at 2x and downsample, so edges are anti-aliased like real art
 CLASSES = ("happy", "sad")  # alphabetical, the order flow_from_directory uses
 STYLES = (1, 2)
-HIDDEN_SEED_OFFSET = 1_000_003
 
 _SPLIT_CODES = {"train": 0, "hidden": 1}
 RGB = tuple[int, int, int]
@@ -254,37 +261,25 @@ def write_zip(train_dir: Path, zip_path: Path) -> None:
     drawing.write_zip(train_dir, CLASSES, zip_path)
 
 
-def make_happy_or_sad(out: Path, seed: int = 0, hidden_seed: int | None = None,
-                      train_per_class: int = 40, hidden_per_class: int = 60) -> FaceDataset:
-    """Write the training folders, the course-style zip, the hidden split and a manifest.
-
-    ``out/train`` and ``out/hidden`` are replaced if they exist, so stale images from an
-    earlier call with other counts cannot leak into the data set.
-    """
-    if seed < 0 or (hidden_seed is not None and hidden_seed < 0):
-        raise ValueError("seeds must be non-negative integers")
-    if train_per_class < 2 or hidden_per_class < 1:
-        raise ValueError("need at least 2 training and 1 hidden image per class")
-    hidden_seed = seed + HIDDEN_SEED_OFFSET if hidden_seed is None else hidden_seed
-    out = Path(out)
-    train_dir, hidden_dir = out / "train", out / "hidden"
-    for folder in (train_dir, hidden_dir):
-        if folder.exists():
-            shutil.rmtree(folder)
-
-    train_digests: set[str] = set()
+def _draw_train(train_dir: Path, seed: int, per_class: int) -> set[str]:
+    """The training folders; returns the pixel digests the hidden split must avoid."""
+    digests: set[str] = set()
     for label in CLASSES:
-        for style, count in _style_counts(train_per_class).items():
+        for style, count in _style_counts(per_class).items():
             width = max(2, len(str(count - 1)))
             for index in range(count):
                 image = draw_face(_image_rng(seed, "train", label, style, index), label,
                                   style, TRAIN_VARIATION)
-                train_digests.add(_pixel_digest(image))
+                digests.add(_pixel_digest(image))
                 _save_png(image, train_dir / label / f"{label}{style}-{index:0{width}d}.png")
+    return digests
 
-    width = max(3, len(str(hidden_per_class - 1)))
+
+def _draw_hidden(hidden_dir: Path, hidden_seed: int, per_class: int,
+                 train_digests: set[str]) -> None:
+    width = max(3, len(str(per_class - 1)))
     for label in CLASSES:
-        for index in range(hidden_per_class):
+        for index in range(per_class):
             style = STYLES[index % len(STYLES)]
             attempt = 0
             while True:  # redraw on the (astronomically unlikely) exact duplicate
@@ -295,13 +290,33 @@ def make_happy_or_sad(out: Path, seed: int = 0, hidden_seed: int | None = None,
                 attempt += 1
             _save_png(image, hidden_dir / label / f"{label}-{index:0{width}d}.png")
 
-    train_zip = out / "happy-or-sad.zip"
+
+def make_happy_or_sad(out: Path, seed: int = 0, hidden_seed: int | None = None,
+                      train_per_class: int = 40, hidden_per_class: int = 60) -> FaceDataset:
+    """Write the training folders, the course-style zip, the hidden split and a manifest.
+
+    ``hidden_seed`` None draws the hidden split from a random seed: nothing public may
+    predict it. ``out/train`` and ``out/hidden`` are replaced if they exist, so stale
+    images from an earlier call with other counts cannot leak into the data set.
+    """
+    if seed < 0 or (hidden_seed is not None and hidden_seed < 0):
+        raise ValueError("seeds must be non-negative integers")
+    if train_per_class < 2 or hidden_per_class < 1:
+        raise ValueError("need at least 2 training and 1 hidden image per class")
+    hidden_seed = secrets.randbits(63) if hidden_seed is None else hidden_seed
+    out = Path(out)
+    train_dir, hidden_dir = out / "train", out / "hidden"
+    for folder in (train_dir, hidden_dir):
+        if folder.exists():
+            shutil.rmtree(folder)
+    train_digests = _draw_train(train_dir, seed, train_per_class)
+    _draw_hidden(hidden_dir, hidden_seed, hidden_per_class, train_digests)
+    train_zip = out / TRAIN_ZIP
     write_zip(train_dir, train_zip)
-    manifest = {
+    manifest = {  # never the hidden seed: it is as secret as the hidden images
         "name": DATASET_NAME,
         "generator": GENERATOR_VERSION,
         "seed": seed,
-        "hidden_seed": hidden_seed,
         "counts": {
             "train": {label: train_per_class for label in CLASSES},
             "hidden": {label: hidden_per_class for label in CLASSES},
@@ -310,3 +325,20 @@ def make_happy_or_sad(out: Path, seed: int = 0, hidden_seed: int | None = None,
     (out / "dataset.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return FaceDataset(root=out, train_dir=train_dir, train_zip=train_zip,
                        hidden_dir=hidden_dir, seed=seed, hidden_seed=hidden_seed)
+
+
+def redraw_hidden(root: Path, hidden_seed: int) -> None:
+    """Draw the hidden split of the data set in ``root`` again from ``hidden_seed``; the
+    training images and zip are left as they are (course notebooks were trained on them).
+    The new split replaces the old one in one rename (drawing.replace_folder)."""
+    from grader.exercise.datasets import drawing
+
+    manifest = json.loads((root / "dataset.json").read_text())
+    per_class = int(manifest["counts"]["hidden"][CLASSES[0]])
+    train_digests = set()
+    for path in sorted((root / "train").rglob("*.png")):
+        with Image.open(path) as image:
+            train_digests.add(_pixel_digest(image.convert("RGBA")))
+    building = drawing.sibling(root / "hidden", "drawing")
+    _draw_hidden(building, hidden_seed, per_class, train_digests)
+    drawing.replace_folder(root / "hidden", building)

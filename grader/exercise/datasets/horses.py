@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.exercise.datasets import drawing
 from grader.exercise.datasets.drawing import (
     DatasetRecipe,
     Geometry,
@@ -98,6 +99,13 @@ RECIPE = DatasetRecipe(
     train_per_class=64, validation_per_class=32, hidden_per_class=50)
 
 
-def make_horse_or_human(out: Path, seed: int = 0) -> SilhouetteDataset:
-    """Draw the default horse-or-human set (see RECIPE for the counts) into ``out``."""
-    return make(RECIPE, out, seed)
+def make_horse_or_human(out: Path, seed: int = 0,
+                        hidden_seed: int | None = None) -> SilhouetteDataset:
+    """Draw the default horse-or-human set (see RECIPE for the counts) into ``out``; the
+    hidden split from ``hidden_seed`` (None: a random one)."""
+    return make(RECIPE, out, seed, hidden_seed)
+
+
+def redraw_hidden(root: Path, hidden_seed: int) -> None:
+    """Draw the hidden split of the set in ``root`` again (drawing.redraw_hidden)."""
+    drawing.redraw_hidden(RECIPE, root, hidden_seed)

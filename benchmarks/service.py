@@ -1,0 +1,227 @@
+"""The grading service: time from upload to report against `python` running the same code
+bare, and the web tier under 60 concurrent uploads.
+
+1. Upload → report, the reference notebook, graded for real (SQLite, one worker, the
+   machine otherwise idle): the time from the start of the upload request until the
+   report answers 200 (the client polls the job every 0.2 s), median of N, against the
+   notebook's code cells run bare by `python` (as benchmarks/overhead.py does). A first
+   grading warms the service (its worker starts the trusted scorer once, as a running
+   service has), and is not counted. Where the time goes: upload request, queue wait
+   (upload → claim), grading (claim → result: run in the sandbox, scoring, the rest),
+   and the report request.
+2. Load: 20 students upload 60 files at once (20 threads) to a service with two workers;
+   the p50/p95 of the upload requests and the CPU time of the web process per upload.
+   By default the workers grade with the test hook (tests/service/fakegrade.py), so that
+   the web tier is measured rather than waited for; `--real-load` grades for real.
+
+    python benchmarks/service.py [--repeats 3] [--real-load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from common import NOTEBOOK, ROOT, notebook_as_script, setting, stage_bare, timed
+
+PASSWORD = "benchmark password"
+
+
+def course(folder: Path, students: list[str]) -> dict[str, str]:
+    sys.path.insert(0, str(ROOT))
+    from grader.service import courses
+
+    courses.init(folder, "prof", PASSWORD)
+    _, engine = courses.open_service(folder)
+    courses.add_assignment(engine, "bench", "happy-or-sad")
+    links, _ = courses.import_roster(engine, students, "bench", "http://127.0.0.1")
+    engine.dispose()
+    return {link.student: link.token for link in links}
+
+
+def start(folder: Path, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes],
+                                                                   str, Path]:
+    log = folder / "service.log"
+    process = subprocess.Popen([sys.executable, "-m", "grader.cli", "serve", "--dir",
+                                str(folder), "--port", "0", "--workers", str(workers),
+                                "--uploads-per-minute", "0"],
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://\S+)", log.read_text(errors="replace"))
+        if found:
+            return process, found.group(1), log
+        time.sleep(0.1)
+    raise RuntimeError(log.read_text()[-2000:])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def submit_and_wait(url: str, token: str, data: bytes, name: str) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    started = time.perf_counter()
+    answer = httpx.post(f"{url}/api/v1/submissions", headers=headers,
+                        files={"file": (name, data)}, timeout=60)
+    answer.raise_for_status()
+    uploaded = time.perf_counter()
+    accepted = answer.json()
+    while True:
+        status = httpx.get(f"{url}{accepted['status_url']}", headers=headers, timeout=60).json()
+        if status["state"] in ("done", "error"):
+            break
+        time.sleep(0.2)
+    before_report = time.perf_counter()
+    report = httpx.get(f"{url}{accepted['report_url']}", headers=headers, timeout=60)
+    report.raise_for_status()
+    ended = time.perf_counter()
+    result = status["attempt"]["result"]
+    if result["score"] != result["max_score"]:
+        raise RuntimeError(f"the reference did not score full marks: {result}")
+    return {"total": ended - started, "upload": uploaded - started,
+            "report": ended - before_report, "job": accepted["job"]}
+
+
+def phases(folder: Path, job: int) -> dict[str, float]:
+    from sqlalchemy import select
+
+    from grader.results.result import GradeResult
+    from grader.service import courses, db
+
+    _, engine = courses.open_service(folder)
+    with db.reading(engine) as connection:
+        row = connection.execute(select(db.jobs).where(db.jobs.c.id == job)).one()
+        text = connection.execute(
+            select(db.gradings.c.result_json).join(
+                db.job_results, db.job_results.c.grading_id == db.gradings.c.id)
+            .where(db.job_results.c.job_id == job)).scalar_one()
+    engine.dispose()
+    timings = GradeResult.from_json(text).timings
+    return {"queued": db.seconds_between(row.created_at, row.started_at) or 0.0,
+            "grading": db.seconds_between(row.started_at, row.finished_at) or 0.0,
+            "run": timings.get("run", 0.0), "score": timings.get("score", 0.0)}
+
+
+def upload_to_report(repeats: int) -> None:
+    _, data, env = setting()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-service-"))
+    bare_script = notebook_as_script(NOTEBOOK, scratch / "notebook.py")
+    bare = []
+    for _ in range(repeats):
+        stage_bare(data.train_zip)
+        bare.append(timed([sys.executable, str(bare_script)], env, cwd=scratch))
+    folder = scratch / "course"
+    tokens = course(folder, ["ada"])
+    service_env = {k: v for k, v in env.items() if k != "GRADER_SERVICE_TEST_GRADE"}
+    process, url, _ = start(folder, 1, service_env)
+    try:
+        submit_and_wait(url, tokens["ada"], NOTEBOOK.read_bytes(), NOTEBOOK.name)  # warm-up
+        runs = [submit_and_wait(url, tokens["ada"], NOTEBOOK.read_bytes(), NOTEBOOK.name)
+                for _ in range(repeats)]
+    finally:
+        process.terminate()
+        process.wait(60)
+    split = [phases(folder, int(r["job"])) for r in runs]
+    bare_median = statistics.median(bare)
+    total = statistics.median(r["total"] for r in runs)
+
+    def median(key: str, rows: list[dict[str, float]]) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    print(f"upload→report: bare python median {bare_median:6.2f} s  runs "
+          f"{[round(t, 2) for t in bare]}")
+    print(f"upload→report: service median     {total:6.2f} s  runs "
+          f"{[round(r['total'], 2) for r in runs]}")
+    print(f"upload→report:   upload request {median('upload', runs) * 1000:.0f} ms, queue "
+          f"wait {median('queued', split):.2f} s, grading {median('grading', split):.2f} s "
+          f"(run in sandbox {median('run', split):.2f} s, trusted scoring "
+          f"{median('score', split):.2f} s), report request "
+          f"{median('report', runs) * 1000:.0f} ms")
+    print(f"upload→report: ratio {total / bare_median:.3f} (target <= 1.05, stretch <= 0.8)")
+
+
+def with_outputs(student: str, number: int, size: int = 400_000) -> bytes:
+    """The reference notebook as a student's file with outputs: ~0.4 MB (a plot's PNG in
+    the first code cell's outputs), different bytes for every upload."""
+    notebook = json.loads(NOTEBOOK.read_text())
+    cell = next(c for c in notebook["cells"] if c["cell_type"] == "code")
+    blob = base64.b64encode(os.urandom(size * 3 // 4)).decode()
+    cell["outputs"] = [{"output_type": "display_data", "metadata": {},
+                        "data": {"image/png": blob, "text/plain": ["<Figure>"]}}]
+    notebook["metadata"]["benchmark"] = {"student": student, "attempt": number}
+    return json.dumps(notebook).encode()
+
+
+def load(real: bool) -> None:
+    _, _, env = setting()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-service-load-"))
+    students = [f"s{i:02d}" for i in range(20)]
+    tokens = course(scratch / "course", students)
+    service_env = dict(env)
+    if not real:
+        service_env["GRADER_SERVICE_TEST_GRADE"] = "fakegrade:grade"
+        service_env["PYTHONPATH"] = str(ROOT / "tests" / "service")
+    process, url, _ = start(scratch / "course", 2, service_env)
+    uploads = [(s, with_outputs(s, n)) for s in students for n in range(3)]
+    try:
+        cpu_before = cpu_seconds(process.pid)
+
+        def one(upload: tuple[str, bytes]) -> float:
+            started = time.perf_counter()
+            answer = httpx.post(f"{url}/api/v1/submissions",
+                                headers={"Authorization": f"Bearer {tokens[upload[0]]}"},
+                                files={"file": ("solution.ipynb", upload[1])}, timeout=120)
+            answer.raise_for_status()
+            return time.perf_counter() - started
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            latencies = sorted(pool.map(one, uploads))
+        accepted_in = time.perf_counter() - started
+        while httpx.get(f"{url}/healthz", timeout=60).json()["done"] < len(uploads):
+            time.sleep(0.5)
+        graded_in = time.perf_counter() - started
+        cpu_web = cpu_seconds(process.pid) - cpu_before
+    finally:
+        process.terminate()
+        process.wait(60)
+    p95 = latencies[int(0.95 * len(latencies)) - 1]
+    kind = "real gradings" if real else "test-hook gradings (web tier only)"
+    size = len(uploads[0][1]) / 1e6
+    print(f"load: 60 uploads ({size:.2f} MB notebooks) from 20 students at once, 2 workers, "
+          f"{kind}")
+    print(f"load:   upload request p50 {statistics.median(latencies) * 1000:.0f} ms, p95 "
+          f"{p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (target p95 <= 200 ms); "
+          f"all accepted in {accepted_in:.1f} s, all graded in {graded_in:.1f} s")
+    print(f"load:   web process CPU {cpu_web:.2f} s in all = {cpu_web / 60 * 1000:.0f} ms per "
+          "upload (uploads, status polls, health checks)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--real-load", action="store_true")
+    parser.add_argument("--only", choices=("latency", "load"))
+    args = parser.parse_args()
+    if args.only in (None, "latency"):
+        upload_to_report(args.repeats)
+    if args.only in (None, "load"):
+        load(args.real_load)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""`grader submit FILE --server URL --token TOKEN [--wait]`: hand a notebook in to a grading
+service from a terminal. Imports nothing heavy (no TensorFlow, no web framework): it is
+the client students run (grader.service.client)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parsers(commands: Any) -> None:
+    submit = commands.add_parser("submit", help="submit a notebook or module to a grading "
+                                 "service (grader serve) and print the score")
+    submit.add_argument("file", type=Path)
+    submit.add_argument("--server", required=True, metavar="URL",
+                        help="the service's address, e.g. https://grader.example.edu")
+    submit.add_argument("--token", metavar="TOKEN", help="your token (default: "
+                        "$GRADER_TOKEN; the end of your personal link)")
+    submit.add_argument("--assignment", help="refuse unless the token is for this assignment")
+    submit.add_argument("--wait", action="store_true",
+                        help="wait for the grade; print the score and the report's address")
+    submit.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds to wait with --wait (default 1800)")
+    submit.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.service import client
+
+    return client.main(args)

@@ -1,0 +1,207 @@
+"""The web application: `create_app(settings, engine)` builds it; server.py runs it.
+
+Three pure-ASGI layers wrap every route, outermost first:
+* AccessLog — one line per request: method, path, status, milliseconds. Never a query
+  string, never a header, and the token of a personal link (/s/<token>) is written as
+  /s/…: tokens and passwords never reach a log.
+* SecurityHeaders — a Content-Security-Policy on every response that allows no request
+  to any other site (a route may set a stricter one: reports keep their own), nosniff,
+  no Referer (a link's token must not leak to anything a page links to), no framing,
+  no caching of what a route did not say may be cached.
+* BodyLimit — a body larger than the upload limit is refused with 413 before it is
+  read (Content-Length) or as soon as it passes the limit (chunked).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from grader import __version__
+from grader.service import web
+from grader.service.storage import Storage
+
+ACCESS = logging.getLogger("grader.service.access")
+LOG = logging.getLogger("grader.service")
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields of an upload
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+def redacted(path: str) -> str:
+    if path.startswith("/s/"):
+        return "/s/…"
+    return path if len(path) <= 200 else path[:200] + "…"
+
+
+class AccessLog:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [0]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            ACCESS.info("%s %s %s %.0f ms", scope.get("method"), redacted(scope.get("path", "")),
+                        status[0], 1000 * (time.perf_counter() - started))
+
+
+class SecurityHeaders:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", web.PAGE_CSP.encode()))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        try:
+            declared = int(headers.get(b"content-length", b"0") or 0)
+        except ValueError:
+            declared = 0
+        if declared > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen, started = [0], [False]
+
+        async def receiving() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                seen[0] += len(message.get("body", b""))
+                if seen[0] > self.limit:
+                    raise _BodyTooLarge
+            return message  # type: ignore[no-any-return]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started[0] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, sending)
+        except _BodyTooLarge:
+            if not started[0]:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        detail = f"the request is larger than the {self.limit / 2**20:.0f} MB this service " \
+                 "accepts"
+        request = Request(scope, receive)
+        response = web.error_response(request, 413, detail, {"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def create_app(settings: web.Settings, engine: Engine) -> FastAPI:
+    from grader.reports import environment
+    from grader.service import api, instructor, pages, ratelimit
+
+    app = FastAPI(title="Grading service", version=__version__, docs_url=None,
+                  redoc_url=None, openapi_url="/openapi.json",
+                  description="Submit a notebook or module, follow its grading, read the "
+                  "report. Students authenticate with `Authorization: Bearer <token>` "
+                  "(the token of their personal link).")
+    app.state.settings, app.state.engine = settings, engine
+    app.state.storage = Storage(settings.root / "uploads")
+    app.state.templates = environment()
+    app.state.upload_limiter = ratelimit.SlidingWindow(settings.uploads_per_minute, 60)
+    app.state.login_limiter = ratelimit.SlidingWindow(settings.logins_per_minute, 60)
+    app.state.reports = {}
+    _errors(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(instructor.router)
+    app.add_middleware(BodyLimit, limit=settings.upload_limit + FORM_OVERHEAD)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(web.Problem)
+    async def problem(request: Request, exc: web.Problem) -> Response:
+        return web.error_response(request, exc.status, exc.detail, exc.headers)
+
+    @app.exception_handler(web.LoginRequired)
+    async def login(request: Request, _: web.LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "there is nothing at this address"
+        return web.error_response(request, exc.status_code, detail,
+                                  dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {error.get('msg', 'invalid')}")
+        return web.error_response(request, 422, "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(OperationalError)
+    async def busy(request: Request, exc: OperationalError) -> Response:
+        LOG.error("database error on %s: %s", redacted(request.url.path),
+                  str(getattr(exc, "orig", exc)).splitlines()[0][:200])
+        return web.error_response(request, 503, "the service is busy; try again in a moment",
+                                  {"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        LOG.exception("internal error on %s %s", request.method, redacted(request.url.path))
+        if web.wants_json(request):
+            return JSONResponse(web.error_body(500, "internal error"), status_code=500)
+        return web.error_response(request, 500, "internal error; the instructor's log "
+                                                "has the details")

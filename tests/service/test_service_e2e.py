@@ -1,0 +1,51 @@
+"""The reference notebook graded for real through the service: `grader submit --wait`
+uploads it, a worker grades it with grade_file in the sandbox, the command prints the
+score and the report's address, which answers 200 to this student's token and 403 to
+another's. The web process never loads TensorFlow (its memory map is read from /proc)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from service_fixtures import NOTEBOOK, make_course
+
+from grader.results.gradebook import Gradebook
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_reference_notebook_through_the_service_for_real(
+        tmp_path: Path, service_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRADER_SERVICE_TEST_GRADE", raising=False)
+    course = make_course(tmp_path / "course", None, ["ada", "bo"])
+    service = service_factory(course.root, workers=1, hook=False).start()
+    assert "TEST HOOK" not in service.log()
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_SERVICE_TEST_GRADE"}
+    env["GRADER_TOKEN"] = course.tokens["ada"]
+    submitted = subprocess.run([sys.executable, "-m", "grader.cli", "submit", str(NOTEBOOK),
+                                "--server", service.url, "--assignment", "hw1", "--wait"],
+                               capture_output=True, text=True, timeout=900, env=env)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr + service.log()
+    assert re.search(r"^score: 100 / 100 \(graded\)", submitted.stdout, re.M), submitted.stdout
+    report_url = re.search(r"^report: (\S+)$", submitted.stdout, re.M).group(1)  # type: ignore[union-attr]
+    assert course.tokens["ada"] not in submitted.stdout + submitted.stderr
+    mine = httpx.get(report_url, headers={"Authorization": f"Bearer {course.tokens['ada']}"})
+    assert mine.status_code == 200 and "100 / 100" in mine.text and "Your report" in mine.text
+    other = httpx.get(report_url, headers={"Authorization": f"Bearer {course.tokens['bo']}"})
+    assert other.status_code == 403
+    assert httpx.get(report_url).status_code == 401
+    with Gradebook(course.engine) as book:
+        (result,) = book.latest()
+    assert result.student == "ada" and result.submission == NOTEBOOK.name
+    assert result.score == result.max_score and not any("test hook" in n for n in result.notes)
+    assert result.timings["run"] > 1  # a real run in the sandbox, not the hook
+    maps = Path(f"/proc/{service.process.pid}/maps").read_text()
+    assert "tensorflow" not in maps.lower()  # the web process never loaded it
+    course.engine.dispose()

@@ -7,7 +7,7 @@ export GRADER_DATA_DIR ?= $(CURDIR)/build/data
 DEMO_OUT ?= build/demo
 DEMO_COURSE ?= demo-course
 
-.PHONY: setup system-deps data demo serve-demo test test-fast lint bench clean
+.PHONY: setup system-deps data demo serve-demo test test-fast acceptance lint bench clean
 
 # bubblewrap isolates each run; chromium runs the browser tests of the HTML reports
 # (tests/browser/); postgresql is the server the service tests start (tests/service/).
@@ -43,10 +43,14 @@ serve-demo: data
 	$(BIN)/grader serve demo --dir $(DEMO_COURSE)
 
 test: data lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not acceptance" --durations=25
+
+# runs on the course notebooks of ../shared/corpus (third-party: never copied into the repo)
+acceptance: data
+	$(BIN)/python -m pytest -q -m acceptance
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not acceptance"
 
 lint: setup
 	$(BIN)/ruff check grader tests benchmarks

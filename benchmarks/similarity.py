@@ -200,12 +200,13 @@ def generate(folder: Path, count: int, seed: int, prefix: str) -> None:
 
 def measure_one(folder: Path, references: Path | None) -> dict[str, float]:
     """Run in a fresh process: read, compare and write the report; time and peak RSS."""
+    from grader.similarity import report
     from grader.similarity.api import compare_source
 
     started = time.perf_counter()
     result = compare_source(folder, against=[references] if references else [])
     compared = time.perf_counter() - started
-    result.write(folder.parent / f"out-{folder.name}")
+    report.write(result, folder.parent / f"out-{folder.name}")
     total = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
     return {"compare_s": compared, "total_s": total, "peak_mib": peak,

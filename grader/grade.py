@@ -200,7 +200,7 @@ def _metrics(ctx: CheckContext) -> dict[str, object]:
 
 def _run_notes(ctx: CheckContext, outcome: sandbox.RunOutcome) -> list[str]:
     """What the run itself tells the reader of the result: how it was isolated, what its
-    trace could not say, why the model could not be scored."""
+    trace could not say, why the model could not be scored, what the scorer flagged."""
     notes = []
     if outcome.memory_limit == "none" and ctx.spec.memory_mb:
         notes.append(f"the {ctx.spec.memory_mb} MB memory limit was not enforced: no memory "
@@ -211,6 +211,7 @@ def _run_notes(ctx: CheckContext, outcome: sandbox.RunOutcome) -> list[str]:
     notes += [f"trace: {p}" for p in ctx.trace.problems]
     if ctx.scoring.model_error and ctx.trace.model_saved:
         notes.append(ctx.scoring.model_error)
+    notes += [n for n in ctx.scoring.notes if n not in notes]
     return notes
 
 

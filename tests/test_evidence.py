@@ -192,6 +192,22 @@ def _entry() -> Any:
 def test_tampering_leaves_nothing_of_the_run_trusted(change: Any) -> None:
     evidence = gather(change(run()))
     assert {t.level for t in evidence.claims.values()} == {NOT_TRUSTED}
+    assert "model" not in evidence.claims  # the scorer flagged nothing here
+
+
+def test_a_batch_dependent_model_is_for_review_even_beside_tampering() -> None:
+    """The scorer's finding about the model is not the run's word: tampering with the
+    account does not hide it from the review list."""
+    flagged = Scoring(model_loaded=True, train_accuracy=1.0, batch_dependent=True)
+    alone = gather(replace(run(), scoring=flagged))
+    assert alone.claims["model"].level == REVIEW
+    assert any("other images in its batch" in reason for reason in alone.review)
+    tampered = gather(replace(run(), scoring=flagged, facts=source.read(
+        [CODE + "\nfrom grader.runner import recorder\n"])))
+    assert tampered.claims["model"].level == REVIEW
+    assert tampered.claims["training"].level == NOT_TRUSTED
+    assert any("other images in its batch" in reason for reason in tampered.review)
+    assert "model" not in gather(run()).claims
 
 
 def test_code_the_reading_cannot_follow_asks_for_review_and_keeps_points() -> None:

@@ -30,7 +30,10 @@ def test_every_package_is_listed_for_the_wheel() -> None:
                  ["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts)
              for p in (ROOT / "grader").rglob("__init__.py")}
-    assert found | {"grader.templates", "grader.exercise.specs"} == listed
+    # data folders listed as packages (no __init__.py): the templates, the service's
+    # templates and the exercise specs
+    assert found | {"grader.templates", "grader.templates.service",
+                    "grader.exercise.specs"} == listed
 
 
 @pytest.fixture(scope="module")

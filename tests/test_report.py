@@ -412,6 +412,24 @@ def test_reference_architecture_is_shown_side_by_side_with_differences_marked() 
     assert "Reference" in with_reference and "Reference" not in without
 
 
+def test_a_missing_conv_block_is_shown_where_it_is_missing() -> None:
+    """Two conv blocks where the reference has three (as the suppress_epochs red-team
+    submission has): the first two blocks line up with the reference's first two and
+    read "same"; the third block is the missing pair; the head lines up again."""
+    from grader.reports.compare import layer_rows
+
+    kept = [r for i, r in enumerate(REFERENCE) if i not in (4, 5)]  # no third block
+    layers = [{"cls": r.cls, "name": r.cls.lower(), "activation": r.activation,
+               "output_shape": [None, *(r.output_shape or ())], "params": r.params}
+              for r in kept]
+    rows = layer_rows(graded([1.0], 1, details={"epochs": [], "layers": layers}), REFERENCE)
+    marks = [row.differences for row in rows]
+    assert marks[:4] == [[], [], [], []]
+    assert marks[4:6] == [["missing layer"], ["missing layer"]]
+    assert [row.student.cls for row in rows[6:] if row.student] == ["Flatten", "Dense",
+                                                                     "Dense"]
+
+
 def test_settings_show_each_checks_own_finding_and_verdict() -> None:
     judged = [
         CheckResult("generator_rescale", "ImageDataGenerator(rescale=1/255)", "passed", True,

@@ -8,6 +8,7 @@ once per session (about 20 s of training each), two at a time.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,18 @@ def test_the_result_names_the_course_version(sample_results: dict[str, GradeResu
     result = sample_results["correct_course_era.ipynb"]
     assert result.metrics["course_version"] == "2019–2020"
     assert "course version: 2019–2020 (recognised from the code)" in result.notes
+
+
+BEFORE = json.loads((Path(__file__).parent / "grades_before_restructure.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE["samples"]))
+def test_grades_are_those_of_the_grader_before_the_restructure(
+        sample_results: dict[str, GradeResult], name: str) -> None:
+    """Issue 12 moved every module and issue 11 changed what evidence counts; an honest
+    sample's grade must not have moved with them: the same status and points, check by
+    check, as the grader at b34f03b gave (tests/grades_before_restructure.json)."""
+    before, after = BEFORE["samples"][name], sample_results[name]
+    assert (after.status, after.score, after.max_score) == \
+        (before["status"], before["score"], before["max_score"])
+    assert {c.id: [c.status, c.score] for c in after.checks} == before["checks"]

@@ -142,21 +142,20 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
             key = _cache_key(entry.path, key_of_spec)
             cached = None if options.regrade or key is None else book.cached(entry.student,
                                                                               key)
-            if cached is not None:
-                if not layout.result(entry.student).exists():
-                    write(cached)
-                outcome.reused += 1
-                listener.finished(cached, reused=True)
-            else:
+            if cached is None:
                 pending.append((entry, key))
+                continue
+            if not layout.result(entry.student).exists():
+                write(cached)
+            outcome.reused += 1
+            listener.finished(cached, reused=True)
         listener.started(len(intake.entries), len(pending))
         previous = signal.signal(signal.SIGTERM, _raise_interrupt) \
             if threading.current_thread() is threading.main_thread() else None
         service = None
         try:
-            if pending and not options.cluster and options.grade_function is grade_file \
-                    and options.grade.scorer_socket is None:
-                service = ScoringService(spec, data)
+            service = _shared_scorer(pending, spec, data, options)
+            if service is not None:
                 options = replace(options, grade=replace(options.grade,
                                                          scorer_socket=service.start()))
 
@@ -189,13 +188,29 @@ def grade_batch(intake: Intake, spec: ExerciseSpec, data: DataPaths, out_dir: Pa
             _compare(intake, options.compare_class, out_dir, outcome)
             if outcome.similarity is not None:
                 book.record_similarity(spec.name, outcome.similarity.pairs)
+    _write_class_outputs(outcome, layout)
+    return outcome
+
+
+def _write_class_outputs(outcome: BatchOutcome, layout: OutputLayout) -> None:
+    """results.csv and index.html, from the gradebook's latest grades (and the similarity
+    comparison's flags, when one ran)."""
     flagged = outcome.similarity.flagged if outcome.similarity else {}
     exports.write_csv(outcome.results, layout.csv, flagged)
     links = {"Gradebook (SQLite)": layout.gradebook.name}
     if outcome.similarity is not None:
         links[reports.SIMILARITY_LINK] = layout.similarity_html.name
     reports.write_summary(outcome.results, layout, links, flagged)
-    return outcome
+
+
+def _shared_scorer(pending: list[tuple[Entry, str | None]], spec: ExerciseSpec,
+                   data: DataPaths, options: BatchOptions) -> ScoringService | None:
+    """One scorer for the local pool (Dask workers score on their own machines; a stand-in
+    grade function or a given socket needs none)."""
+    if pending and not options.cluster and options.grade_function is grade_file \
+            and options.grade.scorer_socket is None:
+        return ScoringService(spec, data)
+    return None
 
 
 def _compare(intake: Intake, compare_class: CompareClass, out_dir: Path,

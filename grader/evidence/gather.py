@@ -64,7 +64,9 @@ def gather(o: Observed) -> Evidence:
         claims[MODEL] = Trust(REVIEW, "the saved model's output for an image depends on the "
                                       "other images in its batch (scored image by image)")
     if tampered:
-        claims = {claim: Trust(NOT_TRUSTED, tampered) for claim in claims}
+        # the run's account goes; what the scorer saw of the model is not the run's word
+        claims = {claim: trust if claim == MODEL else Trust(NOT_TRUSTED, tampered)
+                  for claim, trust in claims.items()}
     elif o.facts.dynamic:
         doubt = Trust(REVIEW, f"the code uses {', '.join(o.facts.dynamic[:3])}, which the "
                               "grader cannot follow: what the run reports is kept but not "

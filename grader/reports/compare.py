@@ -10,7 +10,6 @@ differs (a missing pooling layer, one more Dense), not only the first failed che
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any
 
 from grader.checks import REGISTRY
@@ -89,29 +88,63 @@ def _differences(student: LayerCell, reference: LayerCell) -> list[str]:
 
 def layer_rows(result: GradeResult,
                reference_layers: tuple[ReferenceLayer, ...] = ()) -> list[LayerRow]:
-    """The student's layers aligned with the reference's by layer type (a diff, so one
-    extra layer shows as one extra row, not as every later row differing)."""
+    """The student's layers aligned with the reference's (a diff, so one missing block
+    shows as two missing rows where it is missing, not as every later row differing)."""
     student = [_student_cell(layer) for layer in result.details.get("layers") or []
                if isinstance(layer, dict)]
-    reference = [_reference_cell(layer) for layer in
-                 reference_layers]
+    reference = [_reference_cell(layer) for layer in reference_layers]
     if not reference:
         return [LayerRow(cell, None) for cell in student]
     rows: list[LayerRow] = []
-    matcher = SequenceMatcher(a=[c.cls for c in student], b=[c.cls for c in reference],
-                              autojunk=False)
-    for _, a0, a1, b0, b1 in matcher.get_opcodes():
-        mine, theirs = student[a0:a1], reference[b0:b1]
-        for i in range(max(len(mine), len(theirs))):
-            left = mine[i] if i < len(mine) else None
-            right = theirs[i] if i < len(theirs) else None
-            if left and right:
-                rows.append(LayerRow(left, right, _differences(left, right)))
-            elif left:
-                rows.append(LayerRow(left, None, ["extra layer"]))
-            else:
-                rows.append(LayerRow(None, right, ["missing layer"]))
+    for mine, theirs in align(student, reference):
+        if mine is not None and theirs is not None:
+            rows.append(LayerRow(student[mine], reference[theirs],
+                                 _differences(student[mine], reference[theirs])))
+        elif mine is not None:
+            rows.append(LayerRow(student[mine], None, ["extra layer"]))
+        elif theirs is not None:
+            rows.append(LayerRow(None, reference[theirs], ["missing layer"]))
     return rows
+
+
+GAP, OTHER_TYPE, SAME_TYPE, SAME_SHAPE = -1, -2, 2, 1
+
+
+def align(student: list[LayerCell], reference: list[LayerCell]
+          ) -> list[tuple[int | None, int | None]]:
+    """A global alignment (Needleman-Wunsch): layers of one type pair up, better still
+    with the same output shape. Why not difflib: it matches types only, and puts a
+    student's two conv blocks against the reference's *last* two of three, so every row
+    of a correct beginning reads as different."""
+    def pair(a: LayerCell, b: LayerCell) -> int:
+        if a.cls != b.cls:
+            return OTHER_TYPE
+        return SAME_TYPE + (SAME_SHAPE if a.shape == b.shape else 0)
+
+    rows, cols = len(student), len(reference)
+    best = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(1, rows + 1):
+        best[i][0] = i * GAP
+    for j in range(1, cols + 1):
+        best[0][j] = j * GAP
+    for i in range(1, rows + 1):
+        for j in range(1, cols + 1):
+            best[i][j] = max(best[i - 1][j - 1] + pair(student[i - 1], reference[j - 1]),
+                             best[i - 1][j] + GAP, best[i][j - 1] + GAP)
+    path: list[tuple[int | None, int | None]] = []
+    i, j = rows, cols
+    while i or j:
+        if i and j and best[i][j] == best[i - 1][j - 1] + pair(student[i - 1],
+                                                               reference[j - 1]):
+            i, j = i - 1, j - 1
+            path.append((i, j))
+        elif i and best[i][j] == best[i - 1][j] + GAP:
+            i -= 1
+            path.append((i, None))
+        else:
+            j -= 1
+            path.append((None, j))
+    return path[::-1]
 
 
 # --- settings ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ sys.path.insert(0, str(REPO / "tests" / "similarity"))
 from similarity_disguise import disguise, write_notebook  # noqa: E402
 from similarity_fixtures import STAND_IN_TEMPLATE  # noqa: E402
 
+from grader.similarity import report as similarity_report  # noqa: E402
 from grader.similarity.api import compare_source  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -39,7 +40,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (source / "eve<b onmouseover=alert(2)>.py").write_text(hostile, encoding="utf-8")
     template = write_notebook(root / "starter.ipynb", STAND_IN_TEMPLATE)
     result = compare_source(source, templates=[template], exercise="happy-or-sad")
-    return result.write(root / "out")[1]
+    return similarity_report.write(result, root / "out")[1]
 
 
 @pytest.fixture

@@ -59,10 +59,11 @@ def original_name(path: Path) -> str:
 
 
 def corpus_rows(*kinds: str) -> list[Path]:
-    """Files of the real-notebook corpus of the given PROVENANCE.tsv kinds (skip if none)."""
+    """Files of the real-notebook corpus of the given PROVENANCE.tsv kinds. Only
+    acceptance tests read it (`make acceptance`), and there its absence is a failure."""
     provenance = CORPUS / "PROVENANCE.tsv"
     if not provenance.is_file():
-        pytest.skip(f"the course notebooks are not here ({CORPUS} is absent; it sits "
+        pytest.fail(f"the course notebooks are not here ({CORPUS} is absent; it sits "
                     "beside the repository, never in it)")
     with provenance.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))

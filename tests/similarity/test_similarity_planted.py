@@ -143,6 +143,7 @@ def test_without_template_or_class_the_same_solutions_would_be_flagged(
     assert len([p for p in raw.pairs if p.flagged]) >= 5
 
 
+@pytest.mark.acceptance
 def test_with_the_real_course_templates_independent_solutions_are_not_flagged() -> None:
     templates = corpus_rows("question", "c1w4-assignment")
     assert templates, f"no question or c1w4-assignment rows in {CORPUS}/PROVENANCE.tsv"

@@ -1,4 +1,4 @@
-"""`grader batch --cluster`: the samples graded on a real Dask cluster (a scheduler and two
+"""`grader batch --cluster`: six samples graded on a real Dask cluster (a scheduler and two
 workers on 127.0.0.1), one worker killed mid-batch; every submission is graded exactly once
 and gets the same grade as the local batch."""
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from samples import BATCHED, SAMPLES, grade_of
+from samples import REPRODUCED, SAMPLES, grade_of
 
 from grader.exercise.datasource import default_data_dir
 from grader.results import gradebook
@@ -96,7 +96,7 @@ def test_cluster_grades_each_submission_once_with_the_local_grades(
     address, workers = cluster
     folder = tmp_path / "class"
     folder.mkdir()
-    names = BATCHED
+    names = REPRODUCED
     for name in names:
         (folder / name).write_bytes((SAMPLES / name).read_bytes())
     out = tmp_path / "out"

@@ -10,6 +10,7 @@ from pathlib import Path
 import components
 import nbformat
 import pytest
+from two_at_a_time import run_two_at_a_time
 
 from grader.grade import GradeOptions, grade_file
 from grader.results.result import GradeResult
@@ -30,14 +31,14 @@ def graded(spec, data, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Gr
                         nbformat.v4.new_code_cell("import os, signal\n"
                                                   "os.kill(os.getpid(), signal.SIGKILL)")]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), lesson)
-    return {
-        "module": grade_file(REFERENCE / "solution.py", spec, data),
-        "module_again": grade_file(REFERENCE / "solution.py", spec, data),
-        "notebook": grade_file(REFERENCE / "solution.ipynb", spec, data),
-        "notebook_no_sandbox": grade_file(REFERENCE / "solution.ipynb", spec, data,
-                                          GradeOptions(no_sandbox=True)),
-        "lesson": grade_file(lesson, spec, data),
-    }
+    return run_two_at_a_time({
+        "module": lambda: grade_file(REFERENCE / "solution.py", spec, data),
+        "module_again": lambda: grade_file(REFERENCE / "solution.py", spec, data),
+        "notebook": lambda: grade_file(REFERENCE / "solution.ipynb", spec, data),
+        "notebook_no_sandbox": lambda: grade_file(REFERENCE / "solution.ipynb", spec, data,
+                                                  GradeOptions(no_sandbox=True)),
+        "lesson": lambda: grade_file(lesson, spec, data),
+    })
 
 
 @pytest.mark.parametrize("name", ["module", "notebook", "notebook_no_sandbox"])

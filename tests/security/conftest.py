@@ -47,7 +47,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     env_secret = f"env-secret-{secrets.token_hex(12)}"
     os.environ[SECRET_ENV] = env_secret
     try:
-        graded = grade_folder(folder, spec, data, out_dir, GradeOptions())
+        # two at a time, as `grader batch` grades on 2 cores: a hostile run also meets
+        # another student's run in progress (read_other_submission, kill_grader)
+        graded = grade_folder(folder, spec, data, out_dir, GradeOptions(), jobs=2)
     finally:
         os.environ.pop(SECRET_ENV, None)
     yield Batch({r.student: r for r in graded}, out_dir, folder, data.hidden_dir, canary,

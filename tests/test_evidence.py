@@ -97,6 +97,34 @@ def test_training_beyond_the_recorded_epochs_is_not_trusted() -> None:
     assert "240 more times, about 3 more epoch(s)" in trust.reason
 
 
+def _raised(observed: Observed) -> Observed:
+    fit = replace(observed.trace.fits[0], completed=False,
+                  callback_error="myCallback raised KeyError: 'val_acc' at epoch 6")
+    return replace(observed, trace=replace(observed.trace, fits=(fit,)))
+
+
+def test_the_epoch_a_fit_raised_in_is_not_hidden_training() -> None:
+    """exception_mid_training.py: the callback raises in on_epoch_end, before that
+    epoch's record; its reads come after the last recorded epoch."""
+    assert training.training(run(extra_reads=60)).level == NOT_TRUSTED  # a finished fit
+    assert training.training(_raised(run(extra_reads=60))).level == CORROBORATED
+    assert training.training(_raised(run(extra_reads=80))).level == CORROBORATED
+
+
+def test_a_fit_that_raised_saved_the_model_of_the_epoch_it_raised_in() -> None:
+    finished = run(final_accuracy=0.54, measured=1.0)
+    assert training.training(finished).level == REVIEW  # a disagreement of degree
+    raised = _raised(run(extra_reads=60, final_accuracy=0.54, measured=1.0))
+    assert training.training(raised).level == CORROBORATED
+    untrained = _raised(run(final_accuracy=1.0, measured=0.5))
+    assert training.training(untrained).level == NOT_TRUSTED  # chance is still chance
+
+
+def test_a_fit_that_raised_after_hidden_epochs_is_not_trusted() -> None:
+    trust = training.training(_raised(run(extra_reads=240)))
+    assert trust.level == NOT_TRUSTED and "240 more times" in trust.reason
+
+
 def test_a_picture_shown_after_training_is_not_an_epoch() -> None:
     assert training.training(run(extra_reads=2)).level == CORROBORATED
 

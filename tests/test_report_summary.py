@@ -4,6 +4,7 @@ browser (tests/browser/ clicks through the same page in Chromium)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from html.parser import HTMLParser
@@ -94,6 +95,15 @@ def test_rows_link_to_both_reports_with_quoted_names() -> None:
 
     assert "Jo%20Ann%20%232%3F%25/report.html" in links
     assert "Jo%20Ann%20%232%3F%25/instructor.html" in links
+
+
+def test_a_submission_to_review_shows_its_reasons_not_points() -> None:
+    """"⚠ 1 point" read as a score; the column counts the reasons and lists them."""
+    flagged = dataclasses.replace(result("gil", 80.0, ("passed", "passed", "failed")),
+                                  review=["the code uses exec()", "no event stream"])
+    html = report.render_summary([flagged, CLASS[0]])
+    assert "⚠ 2 reasons" in html and "the code uses exec(); no event stream" in html
+    assert "1 submission to review" in html and "To review</em> column" in html
 
 
 def test_csv_and_other_exports_are_linked() -> None:

@@ -73,6 +73,13 @@ def test_a_regrade_of_the_class_with_one_job_gives_identical_grades(
         assert len(book.history()) == len(BATCHED) + len(REPRODUCED)
 
 
+def test_no_sample_is_sent_to_review(sample_results: dict[str, GradeResult]) -> None:
+    """The samples are students' mistakes, not attacks: each one's account of its run is
+    corroborated, including a fit whose callback raised mid-epoch (exception_mid_training:
+    the interrupted epoch's reads are not hidden training)."""
+    assert {name: r.review for name, r in sample_results.items() if r.review} == {}
+
+
 def test_the_result_names_the_course_version(sample_results: dict[str, GradeResult]) -> None:
     result = sample_results["correct_course_era.ipynb"]
     assert result.metrics["course_version"] == "2019–2020"

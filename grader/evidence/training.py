@@ -61,7 +61,7 @@ def training(o: Observed) -> Trust:
 
 
 def _reads(o: Observed, from_disk: bool, start: float, ends: list[float],
-           completed: bool = True) -> Trust | None:
+           completed: bool) -> Trust | None:
     if not o.reads.available:
         return Trust(REVIEW, "the grader could not watch the run's reads here: "
                              + "; ".join(o.reads.problems))
@@ -106,7 +106,7 @@ def _stop(callback: str | None, epoch: int | None, arrived: float | None,
     return None
 
 
-def _accuracy(o: Observed, recorded: float | None, completed: bool = True) -> Trust | None:
+def _accuracy(o: Observed, recorded: float | None, completed: bool) -> Trust | None:
     measured = o.scoring.train_accuracy
     if recorded is None or measured is None:
         return None

@@ -118,6 +118,8 @@ def test_a_fit_that_raised_saved_the_model_of_the_epoch_it_raised_in() -> None:
     assert training.training(raised).level == CORROBORATED
     untrained = _raised(run(final_accuracy=1.0, measured=0.5))
     assert training.training(untrained).level == NOT_TRUSTED  # chance is still chance
+    overstated = _raised(run(final_accuracy=1.0, measured=0.75))  # worse than its record
+    assert training.training(overstated).level == REVIEW
 
 
 def test_a_fit_that_raised_after_hidden_epochs_is_not_trusted() -> None:

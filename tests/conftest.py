@@ -43,7 +43,8 @@ def sample_results(samples_batch_out: Path, spec: exercise.ExerciseSpec,
                    data: datasource.DataPaths) -> dict[str, GradeResult]:
     """Every sample through the real batch (two at a time), once per session; a sample
     with its own time limit is graded on its own, alongside, since a batch has one limit."""
-    from samples import BATCHED, JOBS, MANIFEST, SAMPLES, intake_of
+    from samples import BATCHED, MANIFEST, SAMPLES, intake_of
+    from two_at_a_time import JOBS
 
     limited = [n for n in MANIFEST if n not in BATCHED]
     with ThreadPoolExecutor(max_workers=1) as alone:

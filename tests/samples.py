@@ -13,9 +13,6 @@ SAMPLES = Path(__file__).resolve().parent.parent / "submissions" / "happy_or_sad
 MANIFEST: dict[str, dict] = tomllib.loads((SAMPLES / "manifest.toml").read_text())["samples"]
 # Samples graded by the batch (one time limit for all); the others have their own limit.
 BATCHED = sorted(n for n in MANIFEST if "time_limit" not in MANIFEST[n])
-# Each run uses the spec's 2 intra-op threads; two runs at once keep both cores busy while
-# the other waits on process start-up, kernel start-up and scoring.
-JOBS = 2
 # The samples that train in different ways (fit and fit_generator, a module and notebooks,
 # whole and partial epochs, a callback on the wrong metric) and one that never trains: what
 # a regrade elsewhere (one job at a time, a Dask cluster) must reproduce. The whole class

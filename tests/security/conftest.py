@@ -20,6 +20,7 @@ from redteam import (
     _host_secret,
     _private_data,
 )
+from two_at_a_time import JOBS
 
 from grader import exercise
 from grader.classwork.batch import grade_folder
@@ -49,7 +50,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     try:
         # two at a time, as `grader batch` grades on 2 cores: a hostile run also meets
         # another student's run in progress (read_other_submission, kill_grader)
-        graded = grade_folder(folder, spec, data, out_dir, GradeOptions(), jobs=2)
+        graded = grade_folder(folder, spec, data, out_dir, GradeOptions(), jobs=JOBS)
     finally:
         os.environ.pop(SECRET_ENV, None)
     yield Batch({r.student: r for r in graded}, out_dir, folder, data.hidden_dir, canary,

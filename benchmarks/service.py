@@ -9,13 +9,19 @@ bare, and the web tier under 60 concurrent uploads.
    service has), and is not counted. Where the time goes: upload request, queue wait
    (upload → claim), grading (claim → result: run in the sandbox, scoring, the rest),
    and the report request.
-2. Load: 20 students upload 60 files at once (20 threads) to a service with two workers;
-   the p50/p95 of the upload requests and the CPU time of the web process per upload.
-   By default the workers grade with the test hook (tests/service/fakegrade.py), each
-   grading holding its worker `--grade-seconds` (8, about a real one) without using the
-   CPU, so that the web tier is measured; `--real-load` grades for real.
+2. Load: 20 students upload 60 files at once (20 threads) to a service with two workers,
+   `--rounds` times, each round on a fresh service once it answers; the p50/p95 of the
+   upload requests of each round and of all rounds together, and the CPU time of the web
+   tier (every web process) per upload. By default the workers grade with the test hook
+   (tests/service/fakegrade.py), each grading holding its worker `--grade-seconds` (8,
+   about a real one) without using the CPU, so that the web tier is measured;
+   `--real-load` grades for real. `--web-processes N` runs the web tier in N processes;
+   `--db postgresql` stores everything in a PostgreSQL server this benchmark starts
+   (with fsync, as a course would run it) instead of the embedded SQLite file.
 
-    python benchmarks/service.py [--repeats 3] [--real-load] [--grade-seconds 8]
+    python benchmarks/service.py [--repeats 3] [--rounds 3] [--real-load]
+        [--grade-seconds 8] [--web-processes 1] [--db sqlite|postgresql]
+        [--only latency|load]
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from common import NOTEBOOK, ROOT, notebook_as_script, setting, stage_bare, timed
@@ -39,11 +48,11 @@ from common import NOTEBOOK, ROOT, notebook_as_script, setting, stage_bare, time
 PASSWORD = "benchmark password"
 
 
-def course(folder: Path, students: list[str]) -> dict[str, str]:
+def course(folder: Path, students: list[str], db_url: str | None = None) -> dict[str, str]:
     sys.path.insert(0, str(ROOT))
     from grader.service import courses
 
-    courses.init(folder, "prof", PASSWORD)
+    courses.init(folder, "prof", PASSWORD, db_url)
     _, engine = courses.open_service(folder)
     courses.add_assignment(engine, "bench", "happy-or-sad")
     links, _ = courses.import_roster(engine, students, "bench", "http://127.0.0.1")
@@ -51,18 +60,26 @@ def course(folder: Path, students: list[str]) -> dict[str, str]:
     return {link.student: link.token for link in links}
 
 
-def start(folder: Path, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes],
-                                                                   str, Path]:
+def start(folder: Path, workers: int, env: dict[str, str],
+          extra: list[str] | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """The service, once it answers (its web processes may still be starting when it
+    prints where it listens)."""
     log = folder / "service.log"
     process = subprocess.Popen([sys.executable, "-m", "grader.cli", "serve", "--dir",
                                 str(folder), "--port", "0", "--workers", str(workers),
-                                "--uploads-per-minute", "0"],
+                                "--uploads-per-minute", "0", *(extra or [])],
                                stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = re.search(r"listening on (http://\S+)", log.read_text(errors="replace"))
         if found:
-            return process, found.group(1), log
+            try:
+                if httpx.get(f"{found.group(1)}/healthz", timeout=5).status_code == 200:
+                    return process, found.group(1), log
+            except httpx.HTTPError:
+                pass
+        if process.poll() is not None:
+            break
         time.sleep(0.1)
     raise RuntimeError(log.read_text()[-2000:])
 
@@ -70,6 +87,26 @@ def start(folder: Path, workers: int, env: dict[str, str]) -> tuple[subprocess.P
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def web_cpu_seconds(pid: int) -> float:
+    """The CPU time of the service's web tier: the service process and the web processes
+    it spawned, not its grading workers."""
+    pids = [pid]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids += [int(p) for p in children.read_text().split()]
+        except OSError:
+            continue
+    total = 0.0
+    for child in pids:
+        try:
+            if b"grader.service.workers" in Path(f"/proc/{child}/cmdline").read_bytes():
+                continue
+            total += cpu_seconds(child)
+        except OSError:
+            continue
+    return total
 
 
 def submit_and_wait(url: str, token: str, data: bytes, name: str) -> dict[str, float]:
@@ -170,19 +207,15 @@ def with_outputs(student: str, number: int, grade_seconds: float,
     return json.dumps(notebook).encode()
 
 
-def load(real: bool, grade_seconds: float) -> None:
-    _, _, env = setting()
+def one_round(env: dict[str, str], extra: list[str], grade_seconds: float,
+              db_url: str | None, wait_for_grading: bool) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="bench-service-load-"))
     students = [f"s{i:02d}" for i in range(20)]
-    tokens = course(scratch / "course", students)
-    service_env = dict(env)
-    if not real:
-        service_env["GRADER_SERVICE_TEST_GRADE"] = "fakegrade:grade"
-        service_env["PYTHONPATH"] = str(ROOT / "tests" / "service")
-    process, url, _ = start(scratch / "course", 2, service_env)
+    tokens = course(scratch / "course", students, db_url)
+    process, url, _ = start(scratch / "course", 2, env, extra)
     uploads = [(s, with_outputs(s, n, grade_seconds)) for s in students for n in range(3)]
     try:
-        cpu_before = cpu_seconds(process.pid)
+        cpu_before = web_cpu_seconds(process.pid)
 
         # one connection pool for the 20 students' threads: `httpx.post` alone builds a
         # client (and its TLS context) per call, ~25 ms of this process's CPU each, which
@@ -204,27 +237,73 @@ def load(real: bool, grade_seconds: float) -> None:
             latencies = sorted(pool.map(one, uploads))
         client_cpu = time.process_time() - client_cpu
         accepted_in = time.perf_counter() - started
-        cpu_uploads = cpu_seconds(process.pid) - cpu_before
-        while httpx.get(f"{url}/healthz", timeout=60).json()["done"] < len(uploads):
-            time.sleep(0.5)
-        graded_in = time.perf_counter() - started
-        cpu_web = cpu_seconds(process.pid) - cpu_before
+        cpu_uploads = web_cpu_seconds(process.pid) - cpu_before
+        graded_in = cpu_web = None
+        if wait_for_grading:
+            while httpx.get(f"{url}/healthz", timeout=60).json()["done"] < len(uploads):
+                time.sleep(0.5)
+            graded_in = time.perf_counter() - started
+            cpu_web = web_cpu_seconds(process.pid) - cpu_before
     finally:
         process.terminate()
         process.wait(60)
-    p95 = latencies[int(0.95 * len(latencies)) - 1]
+    return {"latencies": latencies, "accepted_in": accepted_in, "graded_in": graded_in,
+            "cpu_uploads": cpu_uploads, "cpu_web": cpu_web, "client_cpu": client_cpu,
+            "size": len(uploads[0][1]) / 1e6}
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(0.95 * len(ordered)) - 1)]
+
+
+def load(real: bool, grade_seconds: float, rounds: int, web_processes: int,
+         database: str) -> None:
+    _, _, env = setting()
+    service_env = dict(env)
+    if not real:
+        service_env["GRADER_SERVICE_TEST_GRADE"] = "fakegrade:grade"
+        service_env["PYTHONPATH"] = str(ROOT / "tests" / "service")
+    extra = ["--web-processes", str(web_processes)]
+    with postgres_server(database) as new_database:
+        results = [one_round(service_env, extra, grade_seconds, new_database(),
+                             wait_for_grading=n == rounds - 1) for n in range(rounds)]
     kind = "real gradings" if real else \
         f"test-hook gradings of {grade_seconds:g} s each, without their CPU (web tier only)"
-    size = len(uploads[0][1]) / 1e6
-    print(f"load: 60 uploads ({size:.2f} MB notebooks) from 20 students at once, 2 workers, "
-          f"{kind}")
-    print(f"load:   upload request p50 {statistics.median(latencies) * 1000:.0f} ms, p95 "
-          f"{p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (target p95 <= 200 ms); "
-          f"all accepted in {accepted_in:.1f} s, all graded in {graded_in:.1f} s")
-    print(f"load:   web process CPU {cpu_uploads:.2f} s for the 60 uploads "
-          f"({cpu_uploads / 60 * 1000:.0f} ms each), {cpu_web:.2f} s until all were graded "
-          f"(with the workers' status writes and this benchmark's health polls); the 20 "
-          f"clients' CPU {client_cpu:.2f} s, on the same 2 cores")
+    print(f"load: 60 uploads ({results[0]['size']:.2f} MB notebooks) from 20 students at "
+          f"once, 2 workers, {kind}; {web_processes} web process(es), {database}")
+    for n, result in enumerate(results, 1):
+        latencies = result["latencies"]
+        print(f"load:   round {n}: upload request p50 {statistics.median(latencies) * 1000:.0f}"
+              f" ms, p95 {p95(latencies) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms; "
+              f"all accepted in {result['accepted_in']:.2f} s; web CPU "
+              f"{result['cpu_uploads'] / 60 * 1000:.1f} ms per upload")
+    pooled = [t for result in results for t in result["latencies"]]
+    print(f"load:   all {len(pooled)} uploads: p50 {statistics.median(pooled) * 1000:.0f} ms, "
+          f"p95 {p95(pooled) * 1000:.0f} ms (target p95 <= 200 ms)")
+    last = results[-1]
+    print(f"load:   last round: all graded in {last['graded_in']:.1f} s; web CPU "
+          f"{last['cpu_web']:.2f} s until then (with the workers' status writes and this "
+          f"benchmark's health polls); the 20 clients' CPU {last['client_cpu']:.2f} s, on "
+          f"the same 2 cores")
+
+
+@contextmanager
+def postgres_server(database: str) -> Iterator[Callable[[], str | None]]:
+    """A maker of fresh databases: None (each course folder's SQLite file), or a new
+    database on a PostgreSQL server started here as the tests start theirs."""
+    if database == "sqlite":
+        yield lambda: None
+        return
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "service")]
+    import components
+    from service_fixtures import started_postgres
+
+    binaries = components.postgresql()
+    if binaries is None:
+        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+    with started_postgres(binaries, durable=True) as server:
+        yield server.new_database
 
 
 def main() -> int:
@@ -235,12 +314,15 @@ def main() -> int:
     # would have the two workers write to the database 30 times a second, which no
     # service grading for real does, and measure that contention instead of the uploads
     parser.add_argument("--grade-seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--web-processes", type=int, default=1)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--only", choices=("latency", "load"))
     args = parser.parse_args()
     if args.only in (None, "latency"):
         upload_to_report(args.repeats)
     if args.only in (None, "load"):
-        load(args.real_load, args.grade_seconds)
+        load(args.real_load, args.grade_seconds, args.rounds, args.web_processes, args.db)
     return 0
 
 

@@ -236,11 +236,9 @@ def accept(request: Request, student: auth.Student, file: UploadFile) -> Accepte
         if refused.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         raise web.Problem(refused.status, refused.message, headers) from None
-    with db.reading(request.app.state.engine) as connection:
-        position = queue.position(connection, accepted.job_id)
     return AcceptedOut(job=accepted.job_id, attempt=accepted.attempt_id,
-                       number=accepted.number, state=db.QUEUED if position else db.RUNNING,
-                       position=position, sha256=accepted.sha256,
+                       number=accepted.number, state=db.QUEUED,
+                       position=accepted.position, sha256=accepted.sha256,
                        status_url=f"/api/v1/jobs/{accepted.job_id}",
                        report_url=f"/attempts/{accepted.attempt_id}/report")
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from grader.service import db
 
@@ -93,13 +93,16 @@ def _student_query():  # type: ignore[no-untyped-def]
             .where(db.tokens.c.revoked_at.is_(None)))
 
 
+# built once: every call a student's script makes starts with it
+_STUDENT_FOR_TOKEN = _student_query().where(db.tokens.c.token_hash == bindparam("hash"))
+
+
 def student_for_token(engine: Engine, token: str) -> Student | None:
     """The student a token belongs to; None when it is unknown or revoked."""
     if not token or len(token) > 200:
         return None
     with db.reading(engine) as connection:
-        row = connection.execute(_student_query()
-                                 .where(db.tokens.c.token_hash == token_hash(token))).first()
+        row = connection.execute(_STUDENT_FOR_TOKEN, {"hash": token_hash(token)}).first()
     return Student(*row) if row else None
 
 

@@ -1,7 +1,7 @@
 """`grader serve …`: run the service, and set up its folder.
 
     grader serve --dir D [--host 127.0.0.1] [--port 8000] [--workers N] [--db URL]
-                 [--cluster URL]                                    run the service
+                 [--web-processes N] [--cluster URL]                run the service
     grader serve init --dir D --instructor NAME --password-file FILE [--db URL]
                  [--base-url URL]                                   a new service folder
     grader serve assignment add --dir D --name A --exercise E [--deadline ISO8601]
@@ -46,6 +46,9 @@ def add_parsers(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="0: any free port")
     serve.add_argument("--workers", type=int, default=0,
                        help="local grading processes (default: one per two cores)")
+    serve.add_argument("--web-processes", type=int, default=1, metavar="N",
+                       help="processes answering HTTP (default 1; more when many students "
+                       "upload at once and cores are free)")
     serve.add_argument("--cluster", metavar="URL",
                        help="grade on a Dask cluster, e.g. tcp://scheduler:8786")
     serve.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure "
@@ -150,6 +153,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError("grader serve needs --dir D (a folder made by `grader serve init`)")
     if args.workers < 0:
         raise UsageError("--workers must be at least 1")
+    if args.web_processes < 1:
+        raise UsageError("--web-processes must be at least 1")
     if args.max_upload_mb <= 0:
         raise UsageError("--max-upload-mb must be positive")
     from grader.grade import GradeOptions
@@ -159,7 +164,7 @@ def run_serve(args: argparse.Namespace) -> int:
                            no_sandbox=args.no_sandbox)
     return serve(args.dir, args.host, args.port, args.workers, args.db, args.cluster,
                  options, args.secure_cookies, int(args.max_upload_mb * 2**20),
-                 args.uploads_per_minute, args.forwarded_allow_ips)
+                 args.uploads_per_minute, args.forwarded_allow_ips, args.web_processes)
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from grader.classwork.intake import STUDENT_COLUMNS, _column
 from grader.errors import IntakeError, UsageError
@@ -79,29 +79,33 @@ def add_instructor(engine: Engine, name: str, password: str) -> None:
 
 
 def assignment_of(connection: Connection, name: str) -> policy.Assignment | None:
-    row = connection.execute(select(*_assignment_columns())
+    row = connection.execute(select(*assignment_columns())
                              .where(db.assignments.c.name == name)).first()
     return policy.Assignment(*row) if row else None
 
 
 def assignment_by_id(connection: Connection, assignment_id: int) -> policy.Assignment:
-    row = connection.execute(select(*_assignment_columns())
-                             .where(db.assignments.c.id == assignment_id)).one()
+    row = connection.execute(_ASSIGNMENT_BY_ID, {"id": assignment_id}).one()
     return policy.Assignment(*row)
 
 
 def assignments(engine: Engine) -> list[policy.Assignment]:
     with db.reading(engine) as connection:
-        rows = connection.execute(select(*_assignment_columns())
+        rows = connection.execute(select(*assignment_columns())
                                   .order_by(db.assignments.c.id)).all()
     return [policy.Assignment(*row) for row in rows]
 
 
-def _assignment_columns() -> list[object]:
+def assignment_columns() -> list[object]:
+    """The columns of a policy.Assignment, in its order."""
     c = db.assignments.c
     return [c.id, c.name, c.exercise, c.title, c.deadline, c.late_policy,
             c.late_penalty_per_day, c.max_attempts, c.cooldown_seconds, c.counting,
             c.created_at]
+
+
+_ASSIGNMENT_BY_ID = select(*assignment_columns()) \
+    .where(db.assignments.c.id == bindparam("id"))
 
 
 def add_assignment(engine: Engine, name: str, exercise: str, deadline: str | None = None,

@@ -13,10 +13,23 @@ reader and later wants to write can fail with "database is locked" however long 
 waits, so every write here starts with BEGIN IMMEDIATE (`writing`), and readers use a
 plain BEGIN (`reading`), which WAL lets run beside the writer. On PostgreSQL both are
 ordinary transactions and row locks (FOR UPDATE [SKIP LOCKED]) do the rest.
+
+Why SQLite writers queue on a lock of ours before BEGIN IMMEDIATE: SQLite's busy handler
+does not wake a waiter when the write lock frees; it sleeps (1 ms, growing to 100 ms) and
+tries again. Under 20 uploads at once, the unlucky ones slept through many free moments
+and waited over half a second for a transaction that holds the lock ~5 ms. A thread lock
+hands the database to the next thread of this process at once, and an flock on
+`<database>.writer` (released by the kernel if its holder dies) does the same between
+the web process and the grading processes. Both give up after `LOCK_SECONDS`, like
+SQLite's own busy timeout: a write that cannot start is an error (503), never a hang.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +52,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import OperationalError
 
 from grader.results import gradebook
 
@@ -54,6 +68,7 @@ SUBMISSION, REGRADE = "submission", "regrade"
 LATE_ACCEPT, LATE_PENALTY, LATE_REFUSE = "accept", "penalty", "refuse"
 COUNT_BEST, COUNT_LAST = "best", "last"
 STAMP = 32  # length of an ISO 8601 UTC timestamp column
+LOCK_SECONDS = 30  # how long a writer waits for the database (SQLite's busy timeout too)
 
 instructors = Table(
     "instructors", SERVICE,
@@ -181,14 +196,14 @@ def connect(url: str, pool_size: int = 10) -> Engine:
     timeout, and transactions begun by us (BEGIN or BEGIN IMMEDIATE, see `writing`)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
-                               connect_args={"timeout": 30, "check_same_thread": False})
+                               connect_args={"timeout": LOCK_SECONDS, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _connected(connection: Any, _: Any) -> None:
             connection.isolation_level = None  # we emit BEGIN ourselves
             cursor = connection.cursor()
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
-                           "synchronous=FULL"):
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON",
+                           f"busy_timeout={LOCK_SECONDS * 1000}", "synchronous=FULL"):
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
@@ -202,11 +217,94 @@ def connect(url: str, pool_size: int = 10) -> Engine:
                          pool_pre_ping=True)
 
 
+class WriterLock:
+    """The turn to write to one SQLite file: a thread lock within this process, then an
+    exclusive flock between processes (see the module's docstring)."""
+
+    def __init__(self, database: str) -> None:
+        self.path = database + ".writer"
+        self.threads = threading.Lock()
+        self.held = threading.local()
+        self.descriptor: int | None = None
+        self.pid = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        if getattr(self.held, "yes", False):
+            # the inner BEGIN IMMEDIATE would wait for the outer transaction forever
+            raise RuntimeError("a write transaction inside another one on the same database")
+        deadline = time.monotonic() + LOCK_SECONDS
+        if not self.threads.acquire(timeout=LOCK_SECONDS):
+            raise _busy()
+        try:
+            self._flock(deadline)
+            self.held.yes = True
+            try:
+                yield
+            finally:
+                self.held.yes = False
+                fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+    def _descriptor(self) -> int:
+        if self.descriptor is None or self.pid != os.getpid():  # a forked child opens its own
+            self.descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self.pid = os.getpid()
+        return self.descriptor
+
+    def _flock(self, deadline: float) -> None:
+        # another process holds it: poll, as rarely contended as the processes are few
+        # (the threads of each wait on the thread lock above, in turn)
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(self._descriptor(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _busy() from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.005)
+
+
+def _busy() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None,
+                            Exception(f"database is locked (waited {LOCK_SECONDS} s)"))
+
+
+_WRITER_LOCKS: dict[str, WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _forget_writer_locks() -> None:
+    """In a forked child: a lock another thread of the parent held would never be freed."""
+    global _WRITER_LOCKS_GUARD
+    _WRITER_LOCKS.clear()
+    _WRITER_LOCKS_GUARD = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_writer_locks)
+
+
+def writer_lock(engine: Engine | Connection) -> WriterLock | None:
+    """The lock of an SQLite database file, shared by every engine on it in this process;
+    None for PostgreSQL (row locks) and an in-memory SQLite (one connection)."""
+    database = engine.engine.url.database if is_sqlite(engine) else None
+    if not database or database == ":memory:":
+        return None
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(database, WriterLock(database))
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction: committed when the block ends, rolled back on an exception.
-    On SQLite it holds the one write lock from its first statement (BEGIN IMMEDIATE)."""
-    with engine.connect() as connection:
+    On SQLite it holds the one write lock from its first statement (BEGIN IMMEDIATE),
+    after its turn on `writer_lock`."""
+    lock = writer_lock(engine)
+    with lock.turn() if lock is not None else contextlib.nullcontext(), \
+            engine.connect() as connection:
         connection.execution_options(immediate=True)
         with connection.begin():
             yield connection

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
 from grader.results.gradebook import Gradebook
 from grader.results.result import GradeResult
@@ -51,10 +51,13 @@ class Claimed:
     filename: str
 
 
+_ENQUEUE = db.jobs.insert()
+
+
 def enqueue(connection: Connection, attempt_id: int, kind: str = db.SUBMISSION) -> int:
-    return int(connection.execute(db.jobs.insert().values(
-        attempt_id=attempt_id, kind=kind, priority=PRIORITY[kind], state=db.QUEUED,
-        created_at=db.now(), tries=0)).inserted_primary_key[0])
+    return int(connection.execute(_ENQUEUE, {
+        "attempt_id": attempt_id, "kind": kind, "priority": PRIORITY[kind],
+        "state": db.QUEUED, "created_at": db.now(), "tries": 0}).inserted_primary_key[0])
 
 
 def _has_work(engine: Engine) -> bool:
@@ -143,16 +146,26 @@ def requeue(engine: Engine, claimed_by: str | None = None,
             heartbeat_at=None, tries=db.jobs.c.tries + (1 if interrupted else 0))).rowcount)
 
 
+_JOB = select(db.jobs.c.state, db.jobs.c.priority).where(db.jobs.c.id == bindparam("job"))
+_AHEAD = select(func.count()).select_from(db.jobs).where(
+    db.jobs.c.state == db.QUEUED,
+    or_(db.jobs.c.priority < bindparam("priority"),
+        and_(db.jobs.c.priority == bindparam("priority"), db.jobs.c.id < bindparam("job"))))
+
+
+def position_of_new(connection: Connection, job_id: int, kind: str = db.SUBMISSION) -> int:
+    """The position of a job enqueued in this very transaction (nobody can have claimed
+    it yet): one query fewer than `position`."""
+    return int(connection.execute(_AHEAD, {"job": job_id, "priority": PRIORITY[kind]})
+               .scalar() or 0) + 1
+
+
 def position(connection: Connection, job_id: int) -> int | None:
     """1 for the next job to be claimed; None when the job is not queued."""
-    row = connection.execute(select(db.jobs.c.state, db.jobs.c.priority)
-                             .where(db.jobs.c.id == job_id)).first()
+    row = connection.execute(_JOB, {"job": job_id}).first()
     if row is None or row.state != db.QUEUED:
         return None
-    ahead = connection.execute(select(func.count()).select_from(db.jobs).where(
-        db.jobs.c.state == db.QUEUED,
-        or_(db.jobs.c.priority < row.priority,
-            and_(db.jobs.c.priority == row.priority, db.jobs.c.id < job_id)))).scalar()
+    ahead = connection.execute(_AHEAD, {"job": job_id, "priority": row.priority}).scalar()
     return int(ahead or 0) + 1
 
 

@@ -4,6 +4,15 @@ grading processes, then serve HTTP until Ctrl-C or SIGTERM.
 Why the socket is bound here and not by uvicorn: `--port 0` (tests, several services on
 one machine) must print the port actually chosen, and the line "listening on …" must mean
 that connections are already accepted into the backlog.
+
+Why `--web-processes N`: one Python process parses uploads under one GIL, ~7 ms of CPU
+each, so 20 students uploading at once queue behind each other. With N > 1, uvicorn's
+supervisor spawns N processes that accept on the socket bound here and replaces one that
+dies; this process keeps the grading workers. Each web process builds its app from
+`WEB_ENV` (`app_in_web_process`) and stops when this process is gone, even after a
+`kill -9`, so no orphan keeps answering on the port. What a web process keeps in memory
+is only a cache or a guard against floods (rate limits, counted per process); everything
+a course relies on is in the database.
 """
 
 from __future__ import annotations
@@ -11,13 +20,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from grader.service import courses, pool, queue, tasks, web
+
+WEB_ENV = "GRADER_SERVICE_WEB"  # what a spawned web process needs to build its app
 
 
 def default_workers() -> int:
@@ -28,7 +42,9 @@ def default_workers() -> int:
 
 def _socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto named: asyncio sets TCP_NODELAY only on connections whose socket says TCP;
+    # without it, every response waited ~40 ms for the client's delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(256)
@@ -45,11 +61,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, workers_count: 
           db_url: str | None = None, cluster: str | None = None,
           grade_options: Any = None, secure_cookies: bool = False,
           upload_limit: int | None = None, uploads_per_minute: int = 10,
-          forwarded_allow_ips: str = "127.0.0.1") -> int:
-    import uvicorn
-
-    from grader.service.app import create_app
-
+          forwarded_allow_ips: str = "127.0.0.1", web_processes: int = 1) -> int:
     _logging()
     root = root.resolve()
     folder, engine = courses.open_service(root, db_url, pool_size=20)
@@ -65,26 +77,75 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, workers_count: 
                             upload_limit=upload_limit or web.DEFAULT_LIMIT,
                             secure_cookies=secure_cookies,
                             uploads_per_minute=uploads_per_minute)
-    app = create_app(settings, engine)
     options = json.dumps(asdict(grade_options)) if grade_options is not None else "{}"
     grading = pool.Workers(root, folder.database_url, engine,
                            workers_count or default_workers(), options, cluster)
     sock = _socket(host, port)
+    run = _web_tier(settings, engine, folder.database_url, sock, web_processes,
+                    forwarded_allow_ips)
     shown = f"[{host}]" if ":" in host else host
-    config = uvicorn.Config(app, access_log=False, log_config=None, lifespan="off",
-                            proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-                            timeout_graceful_shutdown=5, server_header=False)
-    server = uvicorn.Server(config)
     grading.start()
     where = f"Dask cluster {cluster}" if cluster else \
         f"{grading.count} local worker process(es)"
     database = "SQLite " + folder.database_url.removeprefix("sqlite:///") \
         if folder.embedded else "PostgreSQL"  # a URL may hold a password: never shown
+    tier = f"; {web_processes} web processes" if web_processes > 1 else ""
     print(f"grader serve: listening on http://{shown}:{sock.getsockname()[1]} "
-          f"(database: {database}; grading: {where})", flush=True)
+          f"(database: {database}; grading: {where}{tier})", flush=True)
     try:
-        server.run(sockets=[sock])
+        run()
     finally:
         grading.stop()
         engine.dispose()
     return 0
+
+
+def _web_tier(settings: web.Settings, engine: Any, database_url: str, sock: socket.socket,
+              processes: int, forwarded_allow_ips: str) -> Any:
+    """What serves HTTP: this process, or uvicorn's supervisor of `processes` spawned
+    web processes sharing `sock`."""
+    import uvicorn
+
+    options: dict[str, Any] = {
+        "access_log": False, "log_config": None, "lifespan": "off", "proxy_headers": True,
+        "forwarded_allow_ips": forwarded_allow_ips, "timeout_graceful_shutdown": 5,
+        "server_header": False}
+    if processes <= 1:
+        from grader.service.app import create_app
+
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), **options))
+        return lambda: server.run(sockets=[sock])
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ[WEB_ENV] = json.dumps({**asdict(settings), "root": str(settings.root),
+                                      "database_url": database_url,
+                                      "parent": os.getpid()})
+    config = uvicorn.Config(f"{__name__}:app_in_web_process", factory=True,
+                            workers=processes, **options)
+    return lambda: Multiprocess(config, sockets=[sock]).run()
+
+
+def app_in_web_process() -> Any:
+    """The app of one spawned web process (uvicorn calls this in each of them)."""
+    from grader.service.app import create_app
+
+    _logging()
+    spec = json.loads(os.environ[WEB_ENV])
+    _stop_when_gone(int(spec.pop("parent")))
+    database_url = spec.pop("database_url")
+    settings = web.Settings(**{**spec, "root": Path(spec["root"])})
+    _, engine = courses.open_service(settings.root, database_url, pool_size=20)
+    return create_app(settings, engine)
+
+
+def _stop_when_gone(parent: int) -> None:
+    """Shut this web process down (gracefully, then for good) once `parent` is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn finishes the requests under way
+        time.sleep(10)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -16,14 +16,16 @@ refuse what is plainly not a submission.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from grader.ids import display_name
-from grader.service import auth, courses, db, policy, queue
+from grader.service import auth, courses, db, groupcommit, policy, queue
 from grader.service.storage import Storage, TooLarge
 
 SUFFIXES = {".ipynb": "notebook", ".py": "module"}
@@ -44,6 +46,7 @@ class Accepted:
     attempt_id: int
     number: int
     sha256: str
+    position: int  # in the queue when accepted
 
 
 def shown_name(filename: str | None) -> str:
@@ -98,46 +101,73 @@ def accept(engine: Engine, storage: Storage, student: auth.Student, source: Bina
             storage.keep(staged)
     except TooLarge:
         raise Refused(413, f"the file is larger than {limit / 2**20:g} MB") from None
-    return db.retrying(lambda: _record(engine, student, staged.sha256, staged.size, suffix,
-                                       shown_name(filename)))
+    recorder = groupcommit.group_commit(engine)
+    return db.retrying(lambda: recorder.run(lambda connection: _record(
+        connection, student, staged.sha256, staged.size, suffix, shown_name(filename))))
 
 
-def _record(engine: Engine, student: auth.Student, sha256: str, size: int, suffix: str,
-            filename: str) -> Accepted:
-    with db.writing(engine) as connection:
-        lock = select(db.tokens.c.id, db.tokens.c.revoked_at) \
-            .where(db.tokens.c.id == student.token_id)
-        if not db.is_sqlite(connection):
-            lock = lock.with_for_update()  # one upload at a time per student and assignment
-        token = connection.execute(lock).first()
-        if token is None or token.revoked_at is not None:
-            raise Refused(401, "this link has been revoked; ask your instructor for a new one")
-        assignment = courses.assignment_by_id(connection, student.assignment_id)
-        moment = db.now()
-        if policy.refuses(assignment, moment):
-            raise Refused(409, f"the deadline ({assignment.deadline} UTC) has passed and this "
-                               "assignment does not accept late work")
-        mine = (db.attempts.c.assignment_id == assignment.id) & \
-            (db.attempts.c.student_id == student.student_id)
-        used, last = connection.execute(select(func.count(), func.max(db.attempts.c.submitted_at))
-                                        .where(mine)).one()
-        if assignment.max_attempts is not None and used >= assignment.max_attempts:
-            raise Refused(409, f"all {assignment.max_attempts} attempt(s) are used")
-        if assignment.cooldown_seconds and last:
-            waited = (datetime.now(UTC) - db.parse(last)).total_seconds()
-            if waited < assignment.cooldown_seconds:
-                wait = int(assignment.cooldown_seconds - waited) + 1
-                raise Refused(429, f"wait {wait} s before the next attempt (at least "
-                                   f"{assignment.cooldown_seconds} s between attempts)", wait)
-        if connection.execute(select(db.uploads.c.sha256)
-                              .where(db.uploads.c.sha256 == sha256)).first() is None:
-            connection.execute(db.uploads.insert().values(
-                sha256=sha256, size=size, kind=SUFFIXES[suffix], stored_at=moment))
-        number = int(connection.execute(select(func.coalesce(func.max(db.attempts.c.number), 0))
-                                        .where(mine)).scalar() or 0) + 1
-        attempt = int(connection.execute(db.attempts.insert().values(
-            assignment_id=assignment.id, student_id=student.student_id, number=number,
-            upload_sha256=sha256, filename=filename, suffix=suffix,
-            submitted_at=moment)).inserted_primary_key[0])
-        job = queue.enqueue(connection, attempt)
-    return Accepted(job, attempt, number, sha256)
+# Built once, with bound parameters: building a statement costs more CPU than SQLite
+# takes to run it, and every upload runs these. Few: on PostgreSQL each is a round trip,
+# and each round trip of twenty uploads at once waits its turn for this process's GIL.
+def _state_of_link() -> Any:
+    """The link's assignment rules, whether it was revoked, and the attempts made with it:
+    in one query."""
+    tokens, attempts = db.tokens, db.attempts.c
+    mine = (attempts.assignment_id == tokens.c.assignment_id) & \
+        (attempts.student_id == tokens.c.student_id)
+    return select(
+        *courses.assignment_columns(),  # first: policy.Assignment(*row[:_RULES])
+        tokens.c.revoked_at,
+        select(func.count()).where(mine).scalar_subquery().label("used"),
+        select(func.max(attempts.submitted_at)).where(mine).scalar_subquery().label("last"),
+        select(func.coalesce(func.max(attempts.number), 0)).where(mine).scalar_subquery()
+        .label("highest"),
+    ).select_from(tokens.join(db.assignments, db.assignments.c.id == tokens.c.assignment_id)) \
+        .where(tokens.c.id == bindparam("token_id"))
+
+
+_RULES = len(fields(policy.Assignment))
+_LINK = _state_of_link()
+# PostgreSQL: one upload at a time per student and assignment, by locking the link's token
+# row (never the assignment's, which other students share) in a statement of its own. A
+# query that waited for the lock would still count the attempts of the snapshot it began
+# with, before the upload that held the lock committed; the next statement sees it.
+_LOCK_LINK = select(db.tokens.c.id).where(db.tokens.c.id == bindparam("token_id")) \
+    .with_for_update()
+_STORE = {"sqlite": sqlite_insert(db.uploads).on_conflict_do_nothing(),
+          "postgresql": postgresql_insert(db.uploads).on_conflict_do_nothing()}
+_ATTEMPT = db.attempts.insert()
+
+
+def _record(connection: Connection, student: auth.Student, sha256: str, size: int,
+            suffix: str, filename: str) -> Accepted:
+    """The attempt and its job, in the write transaction of its group (groupcommit)."""
+    sqlite = db.is_sqlite(connection)
+    if not sqlite:
+        connection.execute(_LOCK_LINK, {"token_id": student.token_id})
+    link = connection.execute(_LINK, {"token_id": student.token_id}).first()
+    if link is None or link.revoked_at is not None:
+        raise Refused(401, "this link has been revoked; ask your instructor for a new one")
+    assignment = policy.Assignment(*link[:_RULES])
+    used, last, highest = link.used, link.last, link.highest
+    moment = db.now()
+    if policy.refuses(assignment, moment):
+        raise Refused(409, f"the deadline ({assignment.deadline} UTC) has passed and this "
+                           "assignment does not accept late work")
+    mine = {"assignment_id": assignment.id, "student_id": student.student_id}
+    if assignment.max_attempts is not None and used >= assignment.max_attempts:
+        raise Refused(409, f"all {assignment.max_attempts} attempt(s) are used")
+    if assignment.cooldown_seconds and last:
+        waited = (datetime.now(UTC) - db.parse(last)).total_seconds()
+        if waited < assignment.cooldown_seconds:
+            wait = int(assignment.cooldown_seconds - waited) + 1
+            raise Refused(429, f"wait {wait} s before the next attempt (at least "
+                               f"{assignment.cooldown_seconds} s between attempts)", wait)
+    connection.execute(_STORE["sqlite" if sqlite else "postgresql"], {
+        "sha256": sha256, "size": size, "kind": SUFFIXES[suffix], "stored_at": moment})
+    number = int(highest or 0) + 1
+    attempt = int(connection.execute(_ATTEMPT, {
+        **mine, "number": number, "upload_sha256": sha256, "filename": filename,
+        "suffix": suffix, "submitted_at": moment}).inserted_primary_key[0])
+    job = queue.enqueue(connection, attempt)
+    return Accepted(job, attempt, number, sha256, queue.position_of_new(connection, job))

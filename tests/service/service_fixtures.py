@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,32 +68,43 @@ class Postgres:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    found = components.postgresql()
-    components.require(found is not None, "PostgreSQL (initdb, pg_ctl) is not installed "
-                       "(apt-get install postgresql, or make system-deps)")
-    assert found is not None
+@contextmanager
+def started_postgres(binaries: Path, durable: bool = False) -> Iterator[Postgres]:
+    """A PostgreSQL server of its own in a temporary folder, stopped when the block ends.
+    The tests run it without fsync (they measure nothing); benchmarks/service.py with it
+    (`durable`), as a course would."""
     folder = Path(tempfile.mkdtemp(prefix="grader-pg-"))
     data = folder / "data"
     if os.geteuid() == 0:
         shutil.chown(folder, "nobody", "nogroup")
     port = free_port()
     env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-    subprocess.run(_as_postgres_user([str(found / "initdb"), "-D", str(data), "-U", "grader",
-                                      "--auth=trust", "-E", "UTF8", "--no-sync"]),
+    subprocess.run(_as_postgres_user([str(binaries / "initdb"), "-D", str(data), "-U",
+                                      "grader", "--auth=trust", "-E", "UTF8", "--no-sync"]),
                    check=True, capture_output=True, env=env, cwd=folder, timeout=120)
-    options = f"-p {port} -k {folder} -h 127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(_as_postgres_user([str(found / "pg_ctl"), "-D", str(data), "-o", options,
-                                      "-l", str(folder / "log"), "-w", "-t", "60", "start"]),
+    options = f"-p {port} -k {folder} -h 127.0.0.1 -c max_connections=200" + \
+        ("" if durable else " -c fsync=off")
+    subprocess.run(_as_postgres_user([str(binaries / "pg_ctl"), "-D", str(data), "-o",
+                                      options, "-l", str(folder / "log"), "-w", "-t", "60",
+                                      "start"]),
                    check=True, capture_output=True, env=env, cwd=folder, timeout=120)
     try:
-        yield Postgres(folder, port, found)
+        yield Postgres(folder, port, binaries)
     finally:
-        subprocess.run(_as_postgres_user([str(found / "pg_ctl"), "-D", str(data), "-m",
+        subprocess.run(_as_postgres_user([str(binaries / "pg_ctl"), "-D", str(data), "-m",
                                           "immediate", "-w", "stop"]),
                        capture_output=True, env=env, cwd=folder, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    found = components.postgresql()
+    components.require(found is not None, "PostgreSQL (initdb, pg_ctl) is not installed "
+                       "(apt-get install postgresql, or make system-deps)")
+    assert found is not None
+    with started_postgres(found) as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -235,6 +235,17 @@ class Service:
                 continue
         return [p for p in pids if b"grader.service.workers" in _cmdline(p) and alive(p)]
 
+    def web_processes(self) -> list[int]:
+        """The pids of the web processes uvicorn spawned (`--web-processes N`)."""
+        assert self.process is not None
+        pids = []
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            try:
+                pids += [int(p) for p in children.read_text().split()]
+            except OSError:
+                continue
+        return [p for p in pids if b"spawn_main" in _cmdline(p) and alive(p)]
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)

@@ -85,6 +85,38 @@ def test_sixty_uploads_from_twenty_students_are_each_graded_once(
     course.engine.dispose()
 
 
+def test_two_web_processes_share_the_uploads_and_a_killed_one_is_replaced(
+        tmp_path: Path, databases: Any, service_factory: Any) -> None:
+    students = [f"s{i:02d}" for i in range(20)]
+    course = make_course(tmp_path / "course", databases(), students)
+    service = service_factory(course.root, workers=2,
+                              extra=["--web-processes", "2"]).start()
+    wait_for(lambda: len(service.web_processes()) == 2, 60, "two web processes")
+    uploads = [(s, module(f"# {s} attempt {n}\n# fake: sleep=0.05")) for s in students
+               for n in range(2)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda u: post(service.url, course.tokens[u[0]], u[1]),
+                                uploads))
+    assert [a.status_code for a in answers] == [202] * 40, \
+        [a.text for a in answers if a.status_code != 202][:3]
+    numbers = Counter((u[0], a.json()["number"]) for u, a in zip(uploads, answers, strict=True))
+    assert set(numbers.values()) == {1} and len(numbers) == 40  # attempts 1 and 2 of each
+    wait_for(lambda: health(service.url)["done"] == 40, 120, "40 gradings")
+    assert_each_job_graded_once(course, 40)
+
+    first, second = service.web_processes()
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: first not in service.web_processes()
+             and len(service.web_processes()) == 2, 60, "a replacement web process")
+    for _ in range(6):  # whichever process takes them, uploads are still accepted
+        assert post(service.url, course.tokens["s00"], module("# again")).status_code == 202
+
+    web = service.web_processes()
+    service.kill()  # kill -9 of the service: its web processes must not answer on
+    wait_for(lambda: not any(alive(p) for p in web), 30, "the web processes to stop")
+    course.engine.dispose()
+
+
 def test_kill_9_of_the_service_loses_no_accepted_upload_and_grades_none_twice(
         tmp_path: Path, databases: Any, service_factory: Any) -> None:
     course = make_course(tmp_path / "course", databases(), ["ada", "bo", "cy"])

@@ -157,11 +157,21 @@ def test_the_image_cache_keeps_the_prewarmed_size_and_one_other(
     for size in ((300, 300), (64, 64), (32, 32)):
         split = images.load_split(image_folder, ["happy", "sad"], size, 3)
         assert len(split) == 4 and split.gather([0, 3]).shape == (2, *size, 3)
-    kept = {shape for _, _, shape in images._decoded}
+    kept = {shape for _, _, shape, _ in images._decoded}
     assert kept == {((150, 150), 3), ((32, 32), 3)}
     monkeypatch.setattr(images, "CACHE_LIMIT_BYTES", 1000)
     images.load_split(image_folder, ["happy", "sad"], (40, 40), 3)
-    assert ((40, 40), 3) not in {shape for _, _, shape in images._decoded}
+    assert ((40, 40), 3) not in {shape for _, _, shape, _ in images._decoded}
+
+
+def test_images_replaced_in_place_are_decoded_again(
+        image_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "_decoded", images.OrderedDict())
+    before = images.load_split(image_folder, ["happy", "sad"], (20, 20), 3).gather([0])
+    Image.new("RGB", (20, 20), (200, 200, 200)).save(image_folder / "happy" / "0.png")
+    after = images.load_split(image_folder, ["happy", "sad"], (20, 20), 3).gather([0])
+    assert before[0, 0, 0, 0] == 0 and after[0, 0, 0, 0] == 200
+    assert len(images._decoded) == 2  # the stale pixels of "happy" are gone, "sad" kept
 
 
 def test_a_result_carries_the_batch_check_and_the_bounds() -> None:

@@ -22,7 +22,8 @@ CACHE_LIMIT_BYTES = 256 * 1024 * 1024  # per class and size: a hostile input sha
 OTHER_SIZES_KEPT = 1
 
 Shape = tuple[tuple[int, int], int]  # (size, channels)
-_decoded: OrderedDict[tuple[str, str, Shape], tuple[Any, list[str]]] = OrderedDict()
+Key = tuple[str, str, Shape, tuple[Any, ...]]  # (source, class, shape, its files' version)
+_decoded: OrderedDict[Key, tuple[Any, list[str]]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,31 @@ def _class_items(source: Path, cls: str) -> list[tuple[str, bytes]]:
 def _pixels(source: Path, cls: str, size: tuple[int, int],
             channels: int) -> tuple[Any, list[str]]:
     """Decoded, resized, not yet rescaled pixels of one class, from the cache if there."""
-    key = (str(source), cls, (size, channels))
+    key = (str(source), cls, (size, channels), _version(source, cls))
     if key in _decoded:
         _decoded.move_to_end(key)
         return _decoded[key]
+    for stale in [k for k in _decoded if k[:3] == key[:3]]:  # the files changed since
+        del _decoded[stale]
     decoded = _decode(source, cls, size, channels)
     if decoded[0].nbytes <= CACHE_LIMIT_BYTES:
         _decoded[key] = decoded
         _evict()
     return decoded
+
+
+def _version(source: Path, cls: str) -> tuple[Any, ...]:
+    """What changes when the images do: a class folder's file names, sizes and times, or
+    the zip's. A scorer stays warm for a whole batch or service; an instructor who
+    replaces the data set in place must not be scored against the old images."""
+    try:
+        if source.is_dir():
+            return tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+                                for entry in (source / cls).iterdir()))
+        status = source.stat()
+        return (status.st_size, status.st_mtime_ns)
+    except OSError:
+        return ()  # unreadable: decoding says so, the same way every time
 
 
 def _decode(source: Path, cls: str, size: tuple[int, int],
@@ -105,7 +122,7 @@ def _decode(source: Path, cls: str, size: tuple[int, int],
 
 def _evict() -> None:
     """Keep the prewarmed size and the OTHER_SIZES_KEPT most recently used other sizes."""
-    others = list(dict.fromkeys(shape for _, _, shape in _decoded
+    others = list(dict.fromkeys(shape for _, _, shape, _ in _decoded
                                 if shape != (PREWARM_SIZE, PREWARM_CHANNELS)))
     dropped = set(others[:-OTHER_SIZES_KEPT] if OTHER_SIZES_KEPT else others)
     for key in [k for k in _decoded if k[2] in dropped]:

@@ -61,6 +61,18 @@ def assert_each_job_graded_once(course: Course, expected_jobs: int | None = None
     assert all(storage.verify(sha) for sha in shas)  # no file lost, none altered
 
 
+def upload_at_once(url: str, course: Course, students: list[str],
+                   each: int) -> list[tuple[str, httpx.Response]]:
+    """`each` uploads per student, sent by 20 threads at once; every one accepted."""
+    uploads = [(s, module(f"# {s} attempt {n}\n# fake: sleep=0.05")) for s in students
+               for n in range(each)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda u: post(url, course.tokens[u[0]], u[1]), uploads))
+    assert [a.status_code for a in answers] == [202] * len(uploads), \
+        [a.text for a in answers if a.status_code != 202][:3]
+    return [(student, answer) for (student, _), answer in zip(uploads, answers, strict=True)]
+
+
 def test_sixty_uploads_from_twenty_students_are_each_graded_once(
         tmp_path: Path, databases: Any, service_factory: Any) -> None:
     students = [f"s{i:02d}" for i in range(20)]
@@ -68,13 +80,7 @@ def test_sixty_uploads_from_twenty_students_are_each_graded_once(
     calls = tmp_path / "calls.log"
     service = service_factory(course.root, workers=2,
                               env={"FAKE_GRADE_LOG": str(calls)}).start()
-    uploads = [(s, module(f"# {s} attempt {n}\n# fake: sleep=0.05")) for s in students
-               for n in range(3)]
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda u: post(service.url, course.tokens[u[0]], u[1]),
-                                uploads))
-    assert [a.status_code for a in answers] == [202] * 60, \
-        [a.text for a in answers if a.status_code != 202][:3]
+    upload_at_once(service.url, course, students, 3)
     wait_for(lambda: health(service.url)["done"] == 60, 180, "60 gradings")
     assert_each_job_graded_once(course, 60)
     graded = Counter(line.split()[1] for line in calls.read_text().splitlines())
@@ -92,14 +98,8 @@ def test_two_web_processes_share_the_uploads_and_a_killed_one_is_replaced(
     service = service_factory(course.root, workers=2,
                               extra=["--web-processes", "2"]).start()
     wait_for(lambda: len(service.web_processes()) == 2, 60, "two web processes")
-    uploads = [(s, module(f"# {s} attempt {n}\n# fake: sleep=0.05")) for s in students
-               for n in range(2)]
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda u: post(service.url, course.tokens[u[0]], u[1]),
-                                uploads))
-    assert [a.status_code for a in answers] == [202] * 40, \
-        [a.text for a in answers if a.status_code != 202][:3]
-    numbers = Counter((u[0], a.json()["number"]) for u, a in zip(uploads, answers, strict=True))
+    answers = upload_at_once(service.url, course, students, 2)
+    numbers = Counter((student, answer.json()["number"]) for student, answer in answers)
     assert set(numbers.values()) == {1} and len(numbers) == 40  # attempts 1 and 2 of each
     wait_for(lambda: health(service.url)["done"] == 40, 120, "40 gradings")
     assert_each_job_graded_once(course, 40)

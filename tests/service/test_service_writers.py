@@ -9,6 +9,8 @@ import multiprocessing
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +76,25 @@ def _hold(database: str, ready: Any, release: Any) -> None:
         release.wait(30)
 
 
-def test_another_process_writing_makes_this_one_wait_then_go(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
-    database = str(tmp_path / "service.sqlite")
+@contextmanager
+def _another_process_writing(database: str) -> Iterator[tuple[Any, Any]]:
+    """(the process, its release event), once it holds the database's writer lock."""
     context = multiprocessing.get_context("spawn")
     ready, release = context.Event(), context.Event()
     holder = context.Process(target=_hold, args=(database, ready, release))
     holder.start()
     try:
         assert ready.wait(60)
+        yield holder, release
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_another_process_writing_makes_this_one_wait_then_go(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    database = str(tmp_path / "service.sqlite")
+    with _another_process_writing(database) as (_, release):
         wrote = threading.Event()
 
         def write() -> None:
@@ -96,23 +108,15 @@ def test_another_process_writing_makes_this_one_wait_then_go(tmp_path: Path) -> 
         release.set()
         assert wrote.wait(30)
         writer.join(30)
-    finally:
-        release.set()
-        holder.join(30)
     assert Path(database + ".writer").is_file()
     engine.dispose()
 
 
 def test_a_holder_that_died_frees_the_database(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    database = str(tmp_path / "service.sqlite")
-    context = multiprocessing.get_context("spawn")
-    ready, release = context.Event(), context.Event()
-    holder = context.Process(target=_hold, args=(database, ready, release))
-    holder.start()
-    assert ready.wait(60)
-    holder.kill()
-    holder.join(30)
+    with _another_process_writing(str(tmp_path / "service.sqlite")) as (holder, _):
+        holder.kill()
+        holder.join(30)
     with db.writing(engine) as connection:  # the kernel dropped the dead holder's flock
         connection.execute(text("INSERT INTO log VALUES ('after death', 'x')"))
     engine.dispose()

@@ -13,9 +13,10 @@ bare, and the web tier under 60 concurrent uploads.
    `--rounds` times, each round on a fresh service once it answers and has taken two
    uploads per web process (not counted: a running service is past its first requests);
    the p50/p95 of the upload requests of each round and of all rounds together, and the
-   CPU time of the web tier (every web process) per upload. By default the workers grade with the test hook
-   (tests/service/fakegrade.py), each grading holding its worker `--grade-seconds` (8,
-   about a real one) without using the CPU, so that the web tier is measured;
+   CPU time of the web tier (every web process) per upload. By default the workers
+   grade with the test hook (tests/service/fakegrade.py), each grading holding its worker
+   `--grade-seconds` (8, about a real one) without using the CPU, so that the web tier is
+   measured;
    `--real-load` grades for real. `--web-processes N` runs the web tier in N processes;
    `--db postgresql` stores everything in a PostgreSQL server this benchmark starts
    (with fsync, as a course would run it) instead of the embedded SQLite file.

@@ -15,6 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from grader.service import db, groupcommit
 
+pytestmark = pytest.mark.timeout(120)  # a hand-over that never comes fails in minutes
+
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Any]:
@@ -57,7 +59,9 @@ def _run_together(recorder: groupcommit.GroupCommit, actions: list[Any],
     assert first_holds.wait(30)
     for thread in threads[1:]:
         thread.start()
-    while len(recorder._waiting) < len(actions) - 1:  # every other one is queued
+    for _ in range(3000):  # until every other one is queued (30 s at most)
+        if len(recorder._waiting) >= len(actions) - 1:
+            break
         threading.Event().wait(0.01)
     release.set()
     for thread in threads:

@@ -19,6 +19,8 @@ from sqlalchemy import text
 
 from grader.service import db, server
 
+pytestmark = pytest.mark.timeout(120)  # a lock test that hangs fails in minutes, not 20
+
 
 def _engine(tmp_path: Path) -> Any:
     engine = db.connect(f"sqlite:///{tmp_path / 'service.sqlite'}")
@@ -87,7 +89,8 @@ def _another_process_writing(database: str) -> Iterator[tuple[Any, Any]]:
         assert ready.wait(60)
         yield holder, release
     finally:
-        release.set()
+        if holder.is_alive():  # a process killed inside release.wait() can leave the
+            release.set()      # event's lock held: setting it then would wait forever
         holder.join(30)
 
 

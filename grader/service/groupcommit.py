@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from grader.service import db
 
 T = TypeVar("T")
-LARGEST_GROUP = 32  # a bound on how long the first upload of a group waits for the rest
+LARGEST_GROUP = 32  # uploads per transaction: bounds how long one group holds the database
 
 
 class _Waiting:

@@ -149,5 +149,9 @@ def test_connections_to_the_service_have_nagle_off() -> None:
         writer.close()
         service.close()
 
-    asyncio.run(main())
+    # in a thread of its own: the browser tests' Playwright leaves an event loop running in
+    # this one, where asyncio.run() refuses to start another
+    thread = threading.Thread(target=asyncio.run, args=(main(),))
+    thread.start()
+    thread.join(30)
     assert seen and seen[0] != 0

@@ -49,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["submit"]:
+        argv = submit.token_values_attached(argv)
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage error (exit 2) or the help (0)

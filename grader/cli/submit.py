@@ -25,6 +25,22 @@ def add_parsers(commands: Any) -> None:
     submit.set_defaults(handler=run)
 
 
+def token_values_attached(argv: list[str]) -> list[str]:
+    """`--token -abc…` as `--token=-abc…`: links issued before tokens avoided a leading "-"
+    may have one, and argparse would take it for an option."""
+    fixed: list[str] = []
+    index = 0
+    while index < len(argv):
+        if argv[index] == "--token" and index + 1 < len(argv) \
+                and argv[index + 1].startswith("-") and argv[index + 1] != "--":
+            fixed.append(f"--token={argv[index + 1]}")
+            index += 2
+            continue
+        fixed.append(argv[index])
+        index += 1
+    return fixed
+
+
 def run(args: argparse.Namespace) -> int:
     from grader.service import client
 

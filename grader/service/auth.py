@@ -39,7 +39,12 @@ def _dummy_hash() -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """32 random bytes, URL-safe; never starting with "-", which a command line reads as an
+    option: `grader submit … --token -cTm…` failed with argparse's usage error."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> str:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from service_fixtures import PASSWORD, ROOT, client, make_course, module
 from sqlalchemy import select
@@ -138,3 +139,17 @@ def test_grader_submit_exit_codes(tmp_path: Path) -> None:
     assert grader("submit", str(file), "--server", "http://127.0.0.1:9").returncode == 2
     unreachable = grader("submit", str(file), "--server", "http://127.0.0.1:9", "--token", "t")
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+
+
+def test_a_token_that_starts_with_a_dash_is_taken_as_the_token(tmp_path: Path) -> None:
+    file = tmp_path / "sol.py"
+    file.write_bytes(module())
+    # parsed (the server is then unreachable: exit 1), not a usage error (exit 2)
+    dashed = grader("submit", str(file), "--server", "http://127.0.0.1:9", "--token", "-cTm")
+    assert dashed.returncode == 1 and "cannot reach" in dashed.stderr, dashed.stderr
+
+
+def test_new_tokens_never_start_with_a_dash(monkeypatch: Any) -> None:
+    drawn = iter(["-first", "-second", "third"])
+    monkeypatch.setattr(auth.secrets, "token_urlsafe", lambda _: next(drawn))
+    assert auth.new_token() == "third"

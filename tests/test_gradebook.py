@@ -262,3 +262,35 @@ def test_cache_key_changes_when_any_part_changes() -> None:
     assert base not in variants
     # the parts are separated, so moving text between them changes the key
     assert cache_key("ab", "c", "d") != cache_key("a", "bc", "d")
+
+
+def _open_at_once(path: str, barrier: Any, outcomes: Any) -> None:
+    barrier.wait()
+    try:
+        with Gradebook(Path(path)) as book:
+            book.history()
+        outcomes.put("ok")
+    except Exception as exc:  # noqa: BLE001 - the test reports it
+        outcomes.put(repr(exc)[:200])
+
+
+@pytest.mark.timeout(300)
+def test_processes_opening_a_new_gradebook_at_once_all_get_it(tmp_path: Path) -> None:
+    """A batch creating its gradebook while `grader gradebook show` (or a test) opens it:
+    before, one of them failed one time in two ("UNIQUE constraint failed: meta.key",
+    "table check_results already exists")."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+    for round_ in range(10):
+        path = str(tmp_path / f"{round_}.sqlite")
+        barrier, queue = context.Barrier(4), context.Queue()
+        processes = [context.Process(target=_open_at_once, args=(path, barrier, queue))
+                     for _ in range(4)]
+        for process in processes:
+            process.start()
+        outcomes += [queue.get(timeout=60) for _ in processes]
+        for process in processes:
+            process.join(60)
+    assert outcomes == ["ok"] * 40, [o for o in outcomes if o != "ok"][:3]

@@ -40,7 +40,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from grader.errors import GradebookError
 from grader.results.layout import GRADEBOOK
@@ -171,12 +171,7 @@ class Gradebook:
         try:
             self._check_version()
             if owned:
-                METADATA.create_all(self.engine)
-                with self.engine.begin() as db:
-                    if db.execute(select(meta.c.value).where(meta.c.key == "schema")).first() \
-                            is None:
-                        db.execute(meta.insert().values(key="schema",
-                                                        value=str(SCHEMA_VERSION)))
+                self._create()
         except SQLAlchemyError as exc:
             self.close()
             reason = str(getattr(exc, "orig", exc)).splitlines()[0]
@@ -184,6 +179,25 @@ class Gradebook:
         except GradebookError:
             self.close()
             raise
+
+    def _create(self, tries: int = 5) -> None:
+        """The tables and the schema row, where missing. Two processes may open a new
+        gradebook at once (a batch creating it, `grader gradebook show` or a test reading
+        it): SQLite runs each CREATE on its own, so the slower one can find a table that
+        was not there when it looked. It looks again once the other has finished."""
+        for attempt in range(tries):
+            try:
+                METADATA.create_all(self.engine)
+                with self.engine.begin() as db:
+                    if db.execute(select(meta.c.value).where(meta.c.key == "schema")) \
+                            .first() is None:
+                        db.execute(meta.insert().values(key="schema",
+                                                        value=str(SCHEMA_VERSION)))
+                return
+            except (OperationalError, IntegrityError):
+                if attempt == tries - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def _name(self) -> str:
         return str(self.path) if self.path else self.engine.url.render_as_string(

@@ -143,6 +143,21 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+def retrying(action: Any, attempts: int = 5, pause: float = 0.05) -> Any:
+    """Run `action()` again when a concurrent writer made it fail (SQLite busy past the
+    timeout, a table another process created meanwhile, a PostgreSQL serialization or
+    unique-key race): small, rare, and harmless because each try is one whole
+    transaction."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (OperationalError, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause * (attempt + 1))
+    return None
+
+
 class Gradebook:
     """The gradings of one class. `target` is a SQLite file (a batch's gradebook.sqlite) or
     an engine whose database already holds these tables (the service's, made by its
@@ -157,7 +172,7 @@ class Gradebook:
             self.engine = create_engine(f"sqlite:///file:{target}?mode=ro&uri=true")
             self._owned = True
             try:
-                self._check_version()
+                retrying(self._check_version, pause=0.1)
             except SQLAlchemyError as exc:
                 self.close()
                 reason = str(getattr(exc, "orig", exc)).splitlines()[0]
@@ -169,9 +184,7 @@ class Gradebook:
         self.engine = sqlite_engine(target) if isinstance(target, Path) else target
         self._owned = owned
         try:
-            self._check_version()
-            if owned:
-                self._create()
+            retrying(lambda: self._open(owned), pause=0.1)
         except SQLAlchemyError as exc:
             self.close()
             reason = str(getattr(exc, "orig", exc)).splitlines()[0]
@@ -180,24 +193,20 @@ class Gradebook:
             self.close()
             raise
 
-    def _create(self, tries: int = 5) -> None:
-        """The tables and the schema row, where missing. Two processes may open a new
-        gradebook at once (a batch creating it, `grader gradebook show` or a test reading
-        it): SQLite runs each CREATE on its own, so the slower one can find a table that
-        was not there when it looked. It looks again once the other has finished."""
-        for attempt in range(tries):
-            try:
-                METADATA.create_all(self.engine)
-                with self.engine.begin() as db:
-                    if db.execute(select(meta.c.value).where(meta.c.key == "schema")) \
-                            .first() is None:
-                        db.execute(meta.insert().values(key="schema",
-                                                        value=str(SCHEMA_VERSION)))
-                return
-            except (OperationalError, IntegrityError):
-                if attempt == tries - 1:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+    def _open(self, owned: bool) -> None:
+        """Check the schema and, for a file of ours, create what is missing. Run again
+        (`retrying`) when another process opens the same new gradebook at once (a batch
+        creating it, `grader gradebook show` or a test reading it): SQLite runs each
+        CREATE on its own and switches to WAL under an exclusive lock that its busy
+        handler does not wait for, so the slower one can find a table that was not there
+        when it looked, or the database locked."""
+        self._check_version()
+        if owned:
+            METADATA.create_all(self.engine)
+            with self.engine.begin() as db:
+                if db.execute(select(meta.c.value).where(meta.c.key == "schema")) \
+                        .first() is None:
+                    db.execute(meta.insert().values(key="schema", value=str(SCHEMA_VERSION)))
 
     def _name(self) -> str:
         return str(self.path) if self.path else self.engine.url.render_as_string(

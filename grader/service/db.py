@@ -315,19 +315,3 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction (one consistent snapshot of the database)."""
     with engine.connect() as connection, connection.begin():
         yield connection
-
-
-def retrying(action: Any, attempts: int = 5) -> Any:
-    """Run `action()` again when a concurrent writer made it fail (SQLite busy past the
-    timeout, a PostgreSQL serialization or unique-key race): small, rare, and harmless
-    because each try is one whole transaction."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
-    for attempt in range(attempts):
-        try:
-            return action()
-        except (OperationalError, IntegrityError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    return None

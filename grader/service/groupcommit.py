@@ -8,7 +8,7 @@ an upload refused halfway (its deadline passed, its attempts used) leaves no tra
 does not undo the others. Then it hands the lead to the next upload waiting, which does
 the same for the next group: nobody records more than one group, nobody waits longer
 than the group ahead of theirs. A failed commit fails every upload of its group with
-the same error (`db.retrying` then tries each again on its own).
+the same error (`gradebook.retrying` then tries each again on its own).
 
 On PostgreSQL each action is its own transaction: row locks let writers run side by
 side, so there is nothing to group.

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from grader.ids import display_name
+from grader.results.gradebook import retrying
 from grader.service import auth, courses, db, groupcommit, policy, queue
 from grader.service.storage import Storage, TooLarge
 
@@ -102,7 +103,7 @@ def accept(engine: Engine, storage: Storage, student: auth.Student, source: Bina
     except TooLarge:
         raise Refused(413, f"the file is larger than {limit / 2**20:g} MB") from None
     recorder = groupcommit.group_commit(engine)
-    return db.retrying(lambda: recorder.run(lambda connection: _record(
+    return retrying(lambda: recorder.run(lambda connection: _record(
         connection, student, staged.sha256, staged.size, suffix, shown_name(filename))))
 
 

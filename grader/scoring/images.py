@@ -94,8 +94,9 @@ def _version(source: Path, cls: str) -> tuple[Any, ...]:
     replaces the data set in place must not be scored against the old images."""
     try:
         if source.is_dir():
-            return tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-                                for entry in (source / cls).iterdir()))
+            return tuple(sorted((entry.name, status.st_size, status.st_mtime_ns)
+                                for entry in (source / cls).iterdir()
+                                for status in (entry.stat(),)))
         status = source.stat()
         return (status.st_size, status.st_mtime_ns)
     except OSError:

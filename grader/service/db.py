@@ -226,7 +226,6 @@ class WriterLock:
         self.threads = threading.Lock()
         self.held = threading.local()
         self.descriptor: int | None = None
-        self.pid = 0
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -248,9 +247,8 @@ class WriterLock:
             self.threads.release()
 
     def _descriptor(self) -> int:
-        if self.descriptor is None or self.pid != os.getpid():  # a forked child opens its own
+        if self.descriptor is None:  # a forked child has new locks (_forget_writer_locks)
             self.descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self.pid = os.getpid()
         return self.descriptor
 
     def _flock(self, deadline: float) -> None:

@@ -143,8 +143,7 @@ _ATTEMPT = db.attempts.insert()
 def _record(connection: Connection, student: auth.Student, sha256: str, size: int,
             suffix: str, filename: str) -> Accepted:
     """The attempt and its job, in the write transaction of its group (groupcommit)."""
-    sqlite = db.is_sqlite(connection)
-    if not sqlite:
+    if not db.is_sqlite(connection):
         connection.execute(_LOCK_LINK, {"token_id": student.token_id})
     link = connection.execute(_LINK, {"token_id": student.token_id}).first()
     if link is None or link.revoked_at is not None:
@@ -164,7 +163,7 @@ def _record(connection: Connection, student: auth.Student, sha256: str, size: in
             wait = int(assignment.cooldown_seconds - waited) + 1
             raise Refused(429, f"wait {wait} s before the next attempt (at least "
                                f"{assignment.cooldown_seconds} s between attempts)", wait)
-    connection.execute(_STORE["sqlite" if sqlite else "postgresql"], {
+    connection.execute(_STORE[connection.dialect.name], {
         "sha256": sha256, "size": size, "kind": SUFFIXES[suffix], "stored_at": moment})
     number = int(highest or 0) + 1
     attempt = int(connection.execute(_ATTEMPT, {

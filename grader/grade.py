@@ -19,9 +19,9 @@ from grader import __version__
 from grader import submission as submissions
 from grader.checks import REGISTRY, CheckContext, callback_sequences
 from grader.checks.base import NOT_APPLICABLE, NOT_JUDGED, NOT_TRUSTED_STATUS, PASSED, Verdict
-from grader.checks.training import recorded_accuracy_disagrees
+from grader.checks.training import recorded_accuracy_disagrees, untested_callbacks
 from grader.errors import SandboxRequired, SubmissionError
-from grader.evidence import NOT_TRUSTED, Evidence, Trust
+from grader.evidence import CALLBACK, NOT_TRUSTED, REVIEW, Evidence, Trust, callback_source
 from grader.evidence.gather import gather, observe
 from grader.exercise import detect
 from grader.exercise import spec as specs
@@ -31,7 +31,7 @@ from grader.exercise.spec import ExerciseSpec
 from grader.files import remove_tree
 from grader.processes import SigtermGuard
 from grader.results.result import CheckResult, GradeResult
-from grader.run import sandbox, stage
+from grader.run import callback_test, sandbox, stage
 from grader.run import trace as traces
 from grader.run.events import EventReader, Replay
 from grader.run.reads import ImageReads, Reads
@@ -73,11 +73,15 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         one_off = None if options.scorer_socket else scorer.start_scorer(spec, data)
         try:
             staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap,
-                                   notebook_executor=options.notebook_executor,
-                                   callback_epoch_runs=[r.as_config() for r in epoch_runs])
+                                   notebook_executor=options.notebook_executor)
             limits = sandbox.RunLimits.of(spec, options.time_limit)
             outcome, replay, reads = _run_watched(staged, limits, use_bubblewrap)
             trace = traces.load(staged.artefacts, replay)
+            # the callback test, in a sandbox of its own, while the model is scored
+            tested = callback_test.PendingTest(
+                callback_source.to_test(submission.code_cells(), trace),
+                [r.as_config() for r in epoch_runs], spec, _input_shape(spec),
+                use_bubblewrap)
             score_started = time.monotonic()
             # the order the hidden images are batched in is secret and per submission:
             # a model whose output depends on its batch cannot be tuned to it
@@ -87,12 +91,15 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
             score_seconds = time.monotonic() - score_started
             evidence = gather(observe(trace, replay, reads, submission, scoring, spec, data,
                                       outcome.status, staged))
+            callback_tests = tested.result()
         finally:
             scorer.stop_scorer(one_off)
             if not options.keep_run or sigterm.fired:
                 remove_tree(run_dir)
     ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message,
-                       submission.defines_function(spec.entry_function), epoch_runs)
+                       submission.defines_function(spec.entry_function), epoch_runs,
+                       callback_tests)
+    _review_untested_callbacks(ctx, evidence)
     checks, check_notes = run_rubric(ctx, evidence)
     version = detect.course_version(spec, submission.code())
     result = GradeResult(
@@ -115,6 +122,27 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
                  "evidence": {"claims": {c: vars(t) for c, t in evidence.claims.items()},
                               **evidence.facts}})
     return result
+
+
+def _input_shape(spec: ExerciseSpec) -> tuple[int, ...]:
+    """The model input the exercise asks for (its input_shape check), for the model the
+    callback test trains."""
+    for item in spec.rubric:
+        if item.id == "input_shape" and item.params.get("expected"):
+            return tuple(int(v) for v in item.params["expected"])
+    return (150, 150, 3)
+
+
+def _review_untested_callbacks(ctx: CheckContext, evidence: Evidence) -> None:
+    """A callback of the graded fit that could not be tested apart from the run is not
+    judged; a person is asked to look, since the grader is blind to it."""
+    fit = ctx.trace.training_fit
+    if fit is None or not fit.callbacks or fit.callback_error:
+        return
+    why = untested_callbacks(ctx)
+    if why:
+        claim = evidence.claims.get(CALLBACK, Trust(REVIEW, why))
+        evidence.claims[CALLBACK] = claim.worse(Trust(REVIEW, why))
 
 
 def _run_watched(staged: stage.StagedRun, limits: sandbox.RunLimits,
@@ -228,7 +256,7 @@ def _details(ctx: CheckContext) -> dict[str, object]:
         "flow": vars(flow) if flow else None,
         "generator": vars(generator) if generator else None,
         "compile": vars(ctx.trace.compiles[-1]) if ctx.trace.compiles else None,
-        "callback_tests": [vars(t) for t in ctx.trace.callback_tests],
+        "callback_tests": [vars(t) for t in ctx.callback_tests.tests],
         "execution": vars(ctx.trace.execution),
         "hidden_confusion": ctx.scoring.hidden_confusion,
         "hidden_misclassified": list(ctx.scoring.hidden_misclassified),

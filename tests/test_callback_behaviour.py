@@ -1,15 +1,20 @@
-"""The callback test with real callbacks: the runner plays the trusted side's runs of epochs
-(grader.checks.callback_sequences) to a copy of each, and the check judges where it
+"""The callback test with real callbacks, run as a grading runs it: each class is cut out of
+the source (grader.evidence.callback_source), driven through real Keras training in a
+sandbox apart from the student's run (grader.run.callback_test, grader.runner.
+callback_harness) on the trusted side's runs of epochs, and the check judges where it
 stopped. A callback that counts epochs, compares with a wrong bound or watches the loss
 fails; a correct one passes whichever accuracy key it reads (issue 11, attack 3: a
-callback stopping when `epoch >= 1` used to pass)."""
+callback stopping when `epoch >= 1` used to pass).
+
+Expected verdicts come from what each callback's code does (the CALLBACKS table says it),
+not from the harness's output.
+"""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
 from rubric import SPEC, params
@@ -17,11 +22,13 @@ from rubric import SPEC, params
 from grader.checks.base import CheckContext
 from grader.checks.callback_sequences import epoch_runs
 from grader.checks.training import callback_behaviour
-from grader.run import trace as traces
+from grader.evidence.callback_source import extract
+from grader.run import callback_test, sandbox
+from grader.run.callback_test import CallbackTestOutcome
 from grader.run.trace import Epoch, FitCall, Trace
 from grader.scoring.types import Scoring
 
-keras = pytest.importorskip("keras")
+pytestmark = pytest.mark.slow
 
 CALLBACKS = {
     "reads accuracy, as the course does": (True, """
@@ -57,57 +64,108 @@ CALLBACKS = {
 }
 
 
-def _callback(body: str) -> Any:
-    source = ("import keras\nclass Student(keras.callbacks.Callback):\n"
-              "    def on_epoch_end(self, epoch, logs=None):\n"
-              + textwrap.indent(textwrap.dedent(body).strip("\n"), "        ") + "\n")
-    namespace: dict[str, Any] = {}
-    exec(compile(source, "student.py", "exec"), namespace)  # noqa: S102 - test code
-    return namespace["Student"]()
+def _class(number: int, body: str) -> str:
+    return (f"class Student{number}(tf.keras.callbacks.Callback):\n"
+            "    def on_epoch_end(self, epoch, logs=None):\n"
+            + textwrap.indent(textwrap.dedent(body).strip("\n"), "        ") + "\n")
+
+
+def _fit(name: str) -> FitCall:
+    return FitCall(id=0, epochs_requested=15, steps_per_epoch=8, train_flow_id=0,
+                   callbacks=(name,), epochs=(Epoch(1, {"accuracy": 1.0}),), stopped_by=name,
+                   stopped_at_epoch=1, completed=True, error=None)
+
+
+def _judge(name: str, outcome: CallbackTestOutcome, seed: int) -> object:
+    ctx = CheckContext(Trace(fits=(_fit(name),)), Scoring(), SPEC, "finished",
+                       callback_runs=epoch_runs(SPEC.accuracy_threshold, seed),
+                       callback_tests=outcome)
+    return callback_behaviour(ctx, params("callback_behaviour"))
+
+
+def _test(code: str, seed: int) -> CallbackTestOutcome:
+    runs = epoch_runs(SPEC.accuracy_threshold, seed)
+    return callback_test.run(extract([code]), [r.as_config() for r in runs], SPEC,
+                             (150, 150, 3), _sandbox())
+
+
+def _sandbox() -> bool:
+    works = sandbox.bubblewrap_works()
+    if os.environ.get("CI") and not works:
+        pytest.fail("bubblewrap is required in CI: the callback test runs in a sandbox")
+    return works
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("name", list(CALLBACKS))
-def test_real_callbacks_are_judged_by_where_they_stop(name: str, seed: int,
-                                                      tmp_path: Path) -> None:
-    from grader.runner import callbacks, recorder
+def test_real_callbacks_are_judged_by_where_they_stop(seed: int) -> None:
+    names = list(CALLBACKS)
+    code = "import tensorflow as tf\n\n" + "\n".join(
+        _class(number, CALLBACKS[name][1]) for number, name in enumerate(names))
+    outcome = _test(code, seed)
 
-    correct, body = CALLBACKS[name]
-    runs = epoch_runs(SPEC.accuracy_threshold, seed)
-    recorder.install(recorder.Recorder(tmp_path / "trace.json"))
-    callbacks.EPOCH_RUNS = [run.as_config() for run in runs]
-    callbacks.test_callbacks([_callback(body)], 0)
-    tested = traces.parse(dict(recorder.current().data), {})
-    fit = FitCall(id=0, epochs_requested=15, steps_per_epoch=8, train_flow_id=0,
-                  callbacks=("Student",), epochs=(Epoch(1, {"accuracy": 1.0}),),
-                  stopped_by="Student", stopped_at_epoch=1, completed=True, error=None)
-    ctx = CheckContext(Trace(fits=(fit,), callback_tests=tested.callback_tests), Scoring(),
-                       SPEC, "finished", callback_runs=runs)
-
-    verdict = callback_behaviour(ctx, params("callback_behaviour"))
-
-    assert (verdict.status == "passed") is correct, verdict.message
-    assert len(tested.callback_tests) == len(runs)
+    assert outcome.status == "finished", outcome.message
+    for number, name in enumerate(names):
+        correct = CALLBACKS[name][0]
+        verdict = _judge(f"Student{number}", outcome, seed)
+        assert (verdict.status == "passed") is correct, (name, verdict.message)  # type: ignore[attr-defined]
+    assert len(outcome.tests) == len(names) * 4
 
 
-def test_the_callback_is_played_on_copies_so_its_own_state_is_kept(tmp_path: Path) -> None:
-    from grader.runner import callbacks, recorder
+COURSE_SHAPES = '''
+import tensorflow as tf
+DESIRED_ACCURACY = 0.999
+training_images = load_everything_and_train()  # a call: never carried into the test
 
-    student = _callback(CALLBACKS["counts its own calls"][1])
-    student.calls = 7
-    recorder.install(recorder.Recorder(tmp_path / "trace.json"))
-    callbacks.EPOCH_RUNS = [run.as_config() for run in epoch_runs(0.999, 0)]
-    callbacks.test_callbacks([student], 0)
-    assert student.calls == 7  # the training's own callback object is untouched
+def train_happy_sad_model(threshold=0.999):
+    margin = 0
+    class InFunction(tf.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs={}):
+            if logs.get('acc') > threshold + margin:
+                self.model.stop_training = True
+    class WithArgument(tf.keras.callbacks.Callback):
+        def __init__(self, bound):
+            super().__init__()
+            self.bound = bound
+        def on_epoch_end(self, epoch, logs=None):
+            if logs['accuracy'] > self.bound:
+                self.model.stop_training = True
+    callbacks = [InFunction(), WithArgument(DESIRED_ACCURACY)]
+    return callbacks
+
+class NeedsRunTimeValue(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if logs['accuracy'] > len(training_images):
+            self.model.stop_training = True
+'''
 
 
-def test_the_check_uses_the_graders_runs_not_what_the_run_says_it_played() -> None:
+def test_course_shapes_are_carried_out_of_their_code_and_judged() -> None:
+    outcome = _test(COURSE_SHAPES, seed=3)
+
+    # a class inside the graded function reads its enclosing function's default and
+    # constant; a class made with an argument is made with the code's own argument
+    assert _judge("InFunction", outcome, 3).status == "passed"  # type: ignore[attr-defined]
+    assert _judge("WithArgument", outcome, 3).status == "passed"  # type: ignore[attr-defined]
+    # a value computed when the code ran cannot be carried: not judged (review), not failed
+    verdict = _judge("NeedsRunTimeValue", outcome, 3)
+    assert verdict.status == "not_judged"  # type: ignore[attr-defined]
+    assert "training_images" in verdict.message  # type: ignore[attr-defined]
+
+
+def test_the_test_never_runs_the_rest_of_the_code(tmp_path: object) -> None:
+    """Nothing but definitions, imports and constants reaches the test process: the
+    module-level call and the graded function's body are not there."""
+    (source,) = [s for s in extract([COURSE_SHAPES]) if s.name == "NeedsRunTimeValue"]
+    assert "load_everything_and_train" not in source.module
+    assert "DESIRED_ACCURACY = 0.999" in source.module
+
+
+def test_the_check_uses_the_graders_runs_not_a_claimed_stop() -> None:
+    """Stopping at epoch 1 of every run is right only for the run that passes at once."""
     runs = epoch_runs(0.999, 5)
-    claimed = tuple(traces.CallbackTest("Student", n, 0, None) for n in range(len(runs)))
-    fit = FitCall(id=0, epochs_requested=1, steps_per_epoch=1, train_flow_id=0,
-                  callbacks=("Student",), epochs=(), stopped_by=None, stopped_at_epoch=None,
-                  completed=True, error=None)
-    ctx = replace(CheckContext(Trace(fits=(fit,), callback_tests=claimed), Scoring(), SPEC,
-                               "finished"), callback_runs=runs)
-    # "stopped at epoch 1 in every run" is only right for the run that passes at once
+    claimed = tuple(callback_test.CallbackTest("Student", n, 0, None)
+                    for n in range(len(runs)))
+    ctx = replace(CheckContext(Trace(fits=(_fit("Student"),)), Scoring(), SPEC, "finished",
+                               callback_tests=CallbackTestOutcome(claimed, "finished")),
+                  callback_runs=runs)
     assert callback_behaviour(ctx, params("callback_behaviour")).status == "failed"

@@ -20,7 +20,8 @@ from grader.checks.training import (
     returns_accuracy,
     runs,
 )
-from grader.run.trace import CallbackTest, EntryPoint, Epoch, Execution, FitCall, FlowCall, Trace
+from grader.run.callback_test import CallbackTest, CallbackTestOutcome
+from grader.run.trace import EntryPoint, Epoch, Execution, FitCall, FlowCall, Trace
 from grader.scoring.types import Scoring
 
 ENTRY = "train_happy_sad_model"
@@ -293,9 +294,38 @@ def probed(stops: list[int | None] | None = None, error: str | None = None,
     return tuple(CallbackTest(name, number, stop, error) for number, stop in enumerate(stops))
 
 
-def behaviour(*fits: FitCall, **trace: Any) -> Any:
+def test_a_callback_the_test_could_not_find_in_the_code_is_not_judged() -> None:
+    verdict = behaviour(fit([1.0], 1), callback_tests=probed(name="Other"))
+
+    assert verdict.status == NOT_JUDGED
+    assert verdict.message == ("not judged: myCallback could not be tested apart from the "
+                               "run: its class was not found in the code")
+
+
+def test_a_class_cut_out_without_its_scope_is_not_judged_not_failed() -> None:
+    # the graded run met no error in this callback, so a NameError in the test is the
+    # extraction's (a value the code computes at run time), not the student's mistake
+    verdict = behaviour(fit([1.0], 1), callback_tests=probed(
+        [None] * 4, error="NameError: name 'THRESHOLD' is not defined"))
+
+    assert verdict.status == NOT_JUDGED and "THRESHOLD" in verdict.message
+
+
+def test_a_test_of_another_class_does_not_count_for_the_fits_callback() -> None:
+    tests = probed(name="Decoy") + probed([1, 1, 1, 1])
+    verdict = behaviour(fit([1.0], 1), callback_tests=tests)
+
+    assert verdict.status == FAILED  # judged on myCallback, the fit's, not the decoy
+
+
+def behaviour(*fits: FitCall, callback_tests: tuple[CallbackTest, ...] = (),
+              **trace: Any) -> Any:
+    """The check, given what the callback test (run apart from the run) found."""
     ctx = context(*fits, **trace)
-    return callback_behaviour(replace(ctx, callback_runs=RUNS), params("callback_behaviour"))
+    return callback_behaviour(replace(ctx, callback_runs=RUNS,
+                                      callback_tests=CallbackTestOutcome(callback_tests,
+                                                                         "finished")),
+                              params("callback_behaviour"))
 
 
 def test_a_callback_that_stops_at_the_first_epoch_above_in_every_run_passes() -> None:
@@ -375,8 +405,7 @@ def test_callback_behaviour_is_not_judged_without_fit_or_tests() -> None:
     assert callback_behaviour(context(), params("callback_behaviour")).status == NOT_JUDGED
     verdict = behaviour(fit([0.9]))
     assert verdict.status == NOT_JUDGED
-    assert verdict.message == "not judged: the callback could not be tested (training did " \
-                              "not finish)"
+    assert verdict.message.startswith("not judged: myCallback could not be tested apart")
 
 
 # --- returns_accuracy -----------------------------------------------------------------------

@@ -10,8 +10,8 @@ from grader.checks.base import FAILED, NOT_APPLICABLE, NOT_JUDGED, PARTIAL, PASS
 from grader.exercise import RubricItem
 from grader.grade import run_rubric
 from grader.results.result import CheckResult
+from grader.run.callback_test import CallbackTest, CallbackTestOutcome
 from grader.run.trace import (
-    CallbackTest,
     CompileCall,
     EntryPoint,
     Epoch,
@@ -45,10 +45,12 @@ GOOD_TRACE = Trace(
     fits=(FitCall(0, 15, 8, 0, ("myCallback",),
                   (Epoch(1, {"accuracy": 0.6}), Epoch(2, {"accuracy": 0.95}),
                    Epoch(3, {"accuracy": 1.0})), "myCallback", 3, True, None),),
-    callback_tests=(CallbackTest("myCallback", False, True, None),),
     entry_point=EntryPoint("train_happy_sad_model", "student", "float", 1.0, None),
     model_saved=True,
     execution=Execution(kind="notebook", ran_to_end=True, code_cells=6, cells_run=6))
+# what the callback test, run apart from the run, reports for a correct myCallback (no runs
+# of epochs are played in these tests, so one record says it was tested)
+TESTED = CallbackTestOutcome((CallbackTest("myCallback", 0, None, None),), "finished")
 
 
 def good_scoring(last: Layer = SIGMOID, hidden: float = 0.95) -> Scoring:
@@ -68,14 +70,16 @@ def test_every_check_in_the_spec_is_registered() -> None:
 
 
 def test_one_result_per_rubric_item_in_spec_order_with_the_registered_title() -> None:
-    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished"))[0]
+    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished",
+                                      callback_tests=TESTED))[0]
 
     assert [r.id for r in results] == [item.id for item in SPEC.rubric]
     assert all(r.title == REGISTRY[r.id].title for r in results)
 
 
 def test_a_perfect_submission_scores_every_point_of_the_spec() -> None:
-    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished"))[0]
+    results = run_rubric(CheckContext(GOOD_TRACE, good_scoring(), SPEC, "finished",
+                                      callback_tests=TESTED))[0]
 
     assert {r.id: r.status for r in results} == {item.id: PASSED for item in SPEC.rubric}
     assert all(r.passed is True and r.score == r.max_score for r in results)
@@ -85,7 +89,8 @@ def test_a_perfect_submission_scores_every_point_of_the_spec() -> None:
 
 def test_partial_verdicts_score_their_fraction_of_the_points() -> None:
     results = by_id(run_rubric(CheckContext(GOOD_TRACE, good_scoring(SOFTMAX, hidden=0.7),
-                                            SPEC, "finished"))[0])
+                                            SPEC, "finished",
+                                      callback_tests=TESTED))[0])
 
     assert results["output_layer"].status == PARTIAL and results["output_layer"].passed is False
     assert (results["output_layer"].score, results["output_layer"].max_score) == (5.0, 10.0)
@@ -96,7 +101,8 @@ def test_partial_verdicts_score_their_fraction_of_the_points() -> None:
 
 def test_a_failed_check_scores_zero_of_its_points() -> None:
     trace = dataclasses.replace(GOOD_TRACE, compiles=(CompileCall("mse", "Adam", 0.001, None),))
-    results = by_id(run_rubric(CheckContext(trace, good_scoring(), SPEC, "finished"))[0])
+    results = by_id(run_rubric(CheckContext(trace, good_scoring(), SPEC, "finished",
+                                      callback_tests=TESTED))[0])
 
     assert results["loss"].status == FAILED and results["loss"].passed is False
     assert (results["loss"].score, results["loss"].max_score) == (0.0, 5.0)

@@ -23,7 +23,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config.write_text(RunConfig(
         submission="s.py", kind="module", workdir=str(tmp_path), artefacts=str(tmp_path),
         seed=0, intra_op_threads=1, inter_op_threads=1, entry_function=None,
-        callback_epoch_runs=[[[0.998, 0.1], [0.9995, 0.01]]], tmp_remap=None,
+        tmp_remap=None,
         output_limit_bytes=1 << 20,
         downloads=Downloads(urls={URL: str(local)}, gdown_ids={DRIVE_ID: str(local)})
     ).to_json())

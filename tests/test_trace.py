@@ -14,7 +14,7 @@ import pytest
 
 from grader.run import artefacts
 from grader.run import trace as traces
-from grader.run.trace import CallbackTest, EntryPoint, Epoch, Execution, FlowCall, Generator, Trace
+from grader.run.trace import EntryPoint, Epoch, Execution, FlowCall, Generator, Trace
 
 
 def write(folder: Path, trace: Any = None, execution: Any = None) -> Path:
@@ -103,8 +103,8 @@ def test_well_formed_trace_round_trips_into_typed_objects(tmp_path: Path) -> Non
     assert only_fit.epochs[0].logs == {"loss": 0.69, "accuracy": 0.55}
     assert (only_fit.stopped_by, only_fit.stopped_at_epoch) == ("myCallback", 3)
 
-    assert trace.callback_tests == (CallbackTest("myCallback", sequence=0, stopped_at=7,
-                                                 error=None),)
+    # what a run says of a callback test is not read at all: the test runs apart
+    assert not hasattr(trace, "callback_tests")
     assert trace.entry_point == EntryPoint(name="train_happy_sad_model", called_by="student",
                                            returned_type="float", returned_value=1.0,
                                            error=None)

@@ -8,6 +8,7 @@ from typing import Any
 
 from grader.checks.callback_sequences import EpochRun
 from grader.exercise import ExerciseSpec
+from grader.run.callback_test import CallbackTestOutcome
 from grader.run.trace import Trace
 from grader.scoring.types import Scoring
 
@@ -26,7 +27,9 @@ class CheckContext:
     run_status: str  # "finished" | "timeout" | "crashed" | "out_of_memory"
     run_message: str = ""
     source_defines_entry: bool = False  # the file has `def <entry>(`, even if it never ran
-    callback_runs: tuple[EpochRun, ...] = ()  # what the run's callback test played
+    callback_runs: tuple[EpochRun, ...] = ()  # the runs of epochs the callback test played
+    # what the callback test, run apart from the student's run, found (grader.run.callback_test)
+    callback_tests: CallbackTestOutcome = CallbackTestOutcome()
 
 
 @dataclass(frozen=True)

@@ -165,8 +165,9 @@ def _callback_stop(ctx: CheckContext) -> Verdict:
 @check("callback_behaviour", "The callback stops above 0.999 and only then",
        claims=("callback",))
 def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
-    """The runs of epochs the grader played to a copy of each student callback
-    (grader.checks.callback_sequences): passed when one callback stops each run exactly at
+    """The runs of epochs the grader played to each callback class passed to the graded
+    fit, in a sandbox apart from the student's run (grader.run.callback_test; the runs are
+    grader.checks.callback_sequences): passed when one of them stops each run exactly at
     its first epoch above the threshold, and never in the run that stays below."""
     fit = ctx.trace.training_fit
     if fit is None:
@@ -179,12 +180,14 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
         return failed(f"{fit.callback_error} during training",
                       hint="read logs only with keys that training logs (e.g. "
                            "logs.get('accuracy')); a callback must never crash training")
-    if not ctx.trace.callback_tests:
-        return not_judged("the callback could not be tested (training did not finish)")
+    untested = untested_callbacks(ctx)
+    if untested:
+        return not_judged(untested)
     threshold, runs = ctx.spec.accuracy_threshold, ctx.callback_runs
     by_callback: dict[str, dict[int, Any]] = {}
-    for test in ctx.trace.callback_tests:
-        by_callback.setdefault(test.callback, {})[test.sequence] = test
+    for test in ctx.callback_tests.tests:
+        if test.callback in fit.callbacks:
+            by_callback.setdefault(test.callback, {})[test.sequence] = test
     mistakes = {name: _first_mistake(tested, runs, threshold)
                 for name, tested in by_callback.items()}
     expected = f"stops at the first epoch above {threshold} in each of {len(runs)} runs"
@@ -196,6 +199,34 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     name, mistake = next(iter(mistakes.items()))
     return failed(f"{name} {mistake}", hint=mistake_hint(mistake), found=name,
                   expected=expected)
+
+
+# Errors that say the class was cut out of its code without something it needs (a value
+# computed at run time), not that the callback is wrong: its training in the graded run
+# met no such error.
+_SCOPE_ERRORS = ("NameError", "ImportError", "ModuleNotFoundError", "UnboundLocalError")
+
+
+def untested_callbacks(ctx: CheckContext) -> str:
+    """Why the callbacks of the graded fit could not be judged apart from the run, or ""
+    when they were. An honest class the grader could not carry out of its code (its scope
+    computed at run time, a class made by exec) is not judged and goes to review
+    (grader.grade), never failed."""
+    fit = ctx.trace.training_fit
+    names = fit.callbacks if fit is not None else ()
+    outcome = ctx.callback_tests
+    tested = [t for t in outcome.tests if t.callback in names]
+    shown = ", ".join(names[:3])
+    if not tested:
+        why = outcome.message or "its class was not found in the code"
+        return f"{shown} could not be tested apart from the run: {why}"
+    cut_out = [t for t in tested if t.error and (t.stage in ("define", "construct")
+                                                  or t.error.startswith(_SCOPE_ERRORS))]
+    if cut_out and len({t.callback for t in cut_out}) == len({t.callback for t in tested}):
+        return (f"{cut_out[0].callback} could not be tested apart from the run "
+                f"({cut_out[0].error}): the class needs something its code computes when "
+                "it runs")
+    return ""
 
 
 def _first_mistake(tested: dict[int, Any], runs: tuple[Any, ...],

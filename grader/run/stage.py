@@ -100,11 +100,10 @@ def _stage_zip(run_dir: Path, name: str, source: Path, zip_paths: tuple[str, ...
 
 
 def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: DataPaths,
-            in_sandbox: bool, notebook_executor: str = "shell",
-            callback_epoch_runs: list[list[list[float]]] | None = None) -> StagedRun:
+            in_sandbox: bool, notebook_executor: str = "shell") -> StagedRun:
     """The run folder, ready: the submission, the data where the course expects it, the
-    run config (with the runs of epochs the callback test plays, chosen by the trusted
-    side) and the fetch stand-ins."""
+    run config and the fetch stand-ins. Nothing of the callback test is here: it runs
+    apart (grader.run.callback_test), so the run cannot read its runs of epochs."""
     for name in ("work", "tmp", "tmp2", "home", "downloads", "bin", "artefacts"):
         (run_dir / name).mkdir(parents=True, exist_ok=True)
     root = RUN_ROOT_IN_SANDBOX if in_sandbox else str(run_dir)
@@ -123,13 +122,13 @@ def prepare(run_dir: Path, submission: Submission, spec: ExerciseSpec, data: Dat
         workdir=inside(run_dir / "work"), artefacts=inside(run_dir / "artefacts"),
         seed=spec.seed, intra_op_threads=spec.intra_op_threads,
         inter_op_threads=spec.inter_op_threads, entry_function=spec.entry_function,
-        callback_epoch_runs=callback_epoch_runs or [], downloads=downloads,
+        downloads=downloads,
         tmp_remap=None if in_sandbox else str(run_dir / "tmp"),
         output_limit_bytes=spec.output_limit_bytes, long_epochs=spec.long_epochs,
         executor=notebook_executor)
     (run_dir / CONFIG_FILE).write_text(config.to_json())
     _write_fetch_tools(run_dir / "bin")
-    env = _environment(inside, run_dir, spec.intra_op_threads)
+    env = environment(inside, run_dir, spec.intra_op_threads)
     return StagedRun(run_dir, root, env[CONFIG_ENV], config.workdir, env,
                      run_dir / "artefacts")
 
@@ -163,7 +162,7 @@ def _write_fetch_tools(folder: Path) -> None:
         script.chmod(0o755)
 
 
-def _environment(inside: Callable[[Path], str], run_dir: Path,
+def environment(inside: Callable[[Path], str], run_dir: Path,
                  threads: int) -> dict[str, str]:
     """The run's whole environment: nothing of the grader's own is passed on."""
     home = inside(run_dir / "home")

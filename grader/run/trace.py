@@ -80,17 +80,6 @@ class FitCall:
 
 
 @dataclass(frozen=True)
-class CallbackTest:
-    """One run of test epochs played to a copy of a student callback (the runs are the
-    trusted side's: grader.checks.callback_sequences)."""
-
-    callback: str
-    sequence: int
-    stopped_at: int | None  # the epoch index at which it set stop_training, if it did
-    error: str | None
-
-
-@dataclass(frozen=True)
 class EntryPoint:
     name: str
     called_by: str | None
@@ -120,7 +109,6 @@ class Trace:
     datasets: tuple[dict[str, Any], ...] = ()
     compiles: tuple[CompileCall, ...] = ()
     fits: tuple[FitCall, ...] = ()
-    callback_tests: tuple[CallbackTest, ...] = ()
     entry_point: EntryPoint | None = None
     compat_notes: tuple[str, ...] = ()
     model_saved: bool = False
@@ -312,10 +300,6 @@ def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
             validation_flow_id=get(f, "validation_flow_id", int),
             validation_steps=get(f, "validation_steps", int),
             has_validation=bool(get(f, "has_validation", bool, False))))
-    tests = tuple(CallbackTest(get(t, "callback", str, "?", limit=100),
-                               get(t, "sequence", int, -1), get(t, "stopped_at", int),
-                               get(t, "error", str, limit=300))
-                  for t in items(raw, "callback_tests", limit=200))
     error = raw_execution.get("error") if isinstance(raw_execution.get("error"), dict) else {}
     execution = Execution(
         kind=get(raw_execution, "kind", str), ran_to_end=bool(get(raw_execution, "ran_to_end",
@@ -333,7 +317,7 @@ def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
         generators=generators, flows=flows,
         datasets=tuple(_bounded(d) for d in items(raw, "datasets")), compiles=compiles,
         fits=tuple(fits),
-        callback_tests=tests, entry_point=entry,
+        entry_point=entry,
         compat_notes=tuple(str(n)[:300] for n in get(raw, "compat_notes", list, [])[:50]),
         model_saved=bool(get(raw, "model_saved", bool, False)),
         model_error=get(raw, "model_error", str, limit=500),

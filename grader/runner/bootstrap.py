@@ -14,7 +14,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader.runner import callbacks, compat, entry, probe
+from grader.runner import compat, entry, probe
 from grader.runner.contract import TRACE_FILE, RunConfig
 from grader.runner.recorder import Recorder, current
 from grader.runner.recorder import install as install_recorder
@@ -44,7 +44,6 @@ def install(config: RunConfig) -> RunConfig:
     compat.install()
     probe.install(config.long_epochs)
     entry.install()
-    callbacks.EPOCH_RUNS = config.callback_epoch_runs
     _serve_downloads(config)
     _google_colab_stand_in()
     return config

@@ -25,7 +25,7 @@ MODEL_FILE = "model.keras"  # the trained model, saved at the end of every fit
 # The sections of trace.json, each a list of records appended as the run goes (or, for
 # the scalars, a value set once); grader.run.trace reads each by this name.
 GENERATORS, FLOWS, DATASETS, RESCALINGS = "generators", "flows", "datasets", "rescalings"
-COMPILES, FITS, CALLBACK_TESTS = "compiles", "fits", "callback_tests"
+COMPILES, FITS = "compiles", "fits"
 INFERENCES = "inferences"  # each evaluate/predict call: its reads are not training
 ENTRY_POINTS, COMPAT_NOTES = "entry_points", "compat_notes"
 MODEL_SAVED, MODEL_ERROR = "model_saved", "model_error"
@@ -54,7 +54,6 @@ class RunConfig:
     intra_op_threads: int
     inter_op_threads: int
     entry_function: str | None
-    callback_epoch_runs: list[list[list[float]]]  # [[accuracy, loss], …] per run of epochs
     downloads: Downloads
     tmp_remap: str | None  # without a sandbox: where '/tmp/…' literals are pointed
     output_limit_bytes: int

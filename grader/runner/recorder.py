@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from grader.runner.contract import (
-    CALLBACK_TESTS,
     COMPAT_NOTES,
     COMPILES,
     DATASETS,
@@ -31,7 +30,7 @@ from grader.runner.contract import (
 )
 from grader.runner.events import root
 
-TRACE_SCHEMA = 2  # 2: sent as events; entry_points is a list of definitions
+TRACE_SCHEMA = 3  # 2: sent as events; entry_points a list; 3: no callback_tests (run apart)
 _MAX_STR = 2000
 _MAX_ITEMS = 200
 
@@ -74,7 +73,7 @@ class Recorder:
         self.data = root(TRACE_ROOT, {
             "schema": TRACE_SCHEMA,
             GENERATORS: [], FLOWS: [], DATASETS: [], RESCALINGS: [], COMPILES: [],
-            FITS: [], INFERENCES: [], CALLBACK_TESTS: [], ENTRY_POINTS: [],
+            FITS: [], INFERENCES: [], ENTRY_POINTS: [],
             COMPAT_NOTES: [],
             MODEL_SAVED: False, MODEL_ERROR: None,
         })

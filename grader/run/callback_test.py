@@ -1,0 +1,172 @@
+"""The callback test, run apart from the student's run: a sandbox of its own that holds only
+the student's callback classes (cut out of the source by grader.evidence.callback_source)
+and the runs of epochs drawn from the course secret (grader.checks.callback_sequences).
+
+Why apart: the process that ran the student's notebook is the student's. A test played
+there could be seen (the harness on the stack, in `sys.modules`), its runs of epochs read
+from the run's config, and its records rewritten by code that ran after it. Here the
+epoch runs never enter the student's run folder, and nothing of the student's other code
+runs beside the test (grader.runner.callback_harness drives the classes).
+
+The test is bounded like a run: its own memory cgroup, process limit, CPU and wall time,
+output tail; its results file is read with O_NOFOLLOW and a size cap, and every field is
+typed and cut here, since the callback's code wrote beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from grader.exercise.spec import ExerciseSpec
+from grader.files import remove_tree
+from grader.run import sandbox
+from grader.run.artefacts import open_artefact
+from grader.run.stage import RUN_ROOT_IN_SANDBOX, environment
+
+RESULTS_FILE = "callback_tests.json"
+MAX_RESULTS_BYTES = 1024 * 1024
+# The test imports TensorFlow and fits a small model once per run of epochs (about 60
+# epochs of one batch in all): seconds here. The limit is for a callback that never
+# returns, sized for a machine many times slower than a developer's, never for this one.
+TIME_SECONDS = 300
+MEMORY_MB = 2048
+
+
+@dataclass(frozen=True)
+class CallbackSource:
+    """One callback class as the test process gets it (grader.evidence.callback_source
+    reads it out of the submission)."""
+
+    name: str
+    module: str  # Python source: its scope, then the class, at module level
+    constructor: str  # an expression that makes one instance, evaluated after `module`
+    problem: str | None = None  # why the extraction may be incomplete
+
+
+@dataclass(frozen=True)
+class CallbackTest:
+    """How one callback class behaved on one run of epochs (indices from 0, as Keras)."""
+
+    callback: str
+    sequence: int
+    stopped_at: int | None
+    error: str | None
+    stage: str = "play"  # "define" | "construct" | "play": where an error arose
+    output: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackTestOutcome:
+    tests: tuple[CallbackTest, ...] = ()
+    status: str = "not_run"  # the sandbox's status, or "not_run" (nothing to test)
+    message: str = ""  # why the test gave no results, when it gave none
+
+
+class PendingTest:
+    """A callback test started in the background: its TensorFlow import overlaps the
+    trusted scoring of the model. `result()` waits for it."""
+
+    def __init__(self, sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
+                 spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool) -> None:
+        self._outcome = CallbackTestOutcome()
+        self._thread = threading.Thread(
+            target=self._run, args=(sources, epoch_runs, spec, input_shape, use_bubblewrap),
+            daemon=True)
+        if sources:
+            self._thread.start()
+
+    def _run(self, sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
+             spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool) -> None:
+        try:
+            self._outcome = run(sources, epoch_runs, spec, input_shape, use_bubblewrap)
+        except Exception as exc:  # noqa: BLE001 - recorded, never lost
+            self._outcome = CallbackTestOutcome(status="crashed",
+                                                message=f"the callback test failed: {exc}")
+
+    def result(self) -> CallbackTestOutcome:
+        if self._thread.ident is not None:
+            self._thread.join()
+        return self._outcome
+
+
+def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
+        spec: ExerciseSpec, input_shape: Sequence[int],
+        use_bubblewrap: bool) -> CallbackTestOutcome:
+    """Test every class of `sources` (CallbackSource: name, module, constructor) on every
+    run of epochs, in a fresh sandbox, and read back what the harness found."""
+    run_dir = Path(tempfile.mkdtemp(prefix="grader-callback-"))
+    try:
+        for name in ("tmp", "home", "artefacts", "work", "bin"):
+            (run_dir / name).mkdir()
+        root = RUN_ROOT_IN_SANDBOX if use_bubblewrap else str(run_dir)
+
+        def inside(path: Path) -> str:
+            return f"{root}/{path.relative_to(run_dir).as_posix()}"
+
+        config = {
+            "classes": [{"name": s.name, "module": s.module, "constructor": s.constructor}
+                        for s in sources],
+            "epoch_runs": epoch_runs, "input_shape": list(input_shape),
+            "seed": spec.seed, "intra_op_threads": spec.intra_op_threads,
+            "results": inside(run_dir / "artefacts" / RESULTS_FILE)}
+        config_file = run_dir / "harness.json"
+        config_file.write_text(json.dumps(config))
+        limits = replace(sandbox.RunLimits.of(spec), time_seconds=TIME_SECONDS,
+                         memory_mb=min(spec.memory_mb or MEMORY_MB, MEMORY_MB),
+                         disk_mb=64)
+        outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner.callback_harness",
+                                        inside(config_file)],
+                              environment(inside, run_dir, spec.intra_op_threads),
+                              inside(run_dir / "work"), limits, use_bubblewrap)
+        tests = parse(_read(run_dir / "artefacts"), len(epoch_runs))
+        message = "" if tests else (outcome.message or "the callback test left no results")
+        return CallbackTestOutcome(tests, outcome.status, message)
+    finally:
+        remove_tree(run_dir)
+
+
+def _read(folder: Path) -> bytes | None:
+    descriptor = open_artefact(folder, RESULTS_FILE)
+    if descriptor is None:
+        return None
+    with open(descriptor, "rb") as handle:
+        data = handle.read(MAX_RESULTS_BYTES + 1)
+    return None if len(data) > MAX_RESULTS_BYTES else data
+
+
+def parse(raw: bytes | None, runs: int) -> tuple[CallbackTest, ...]:
+    """The harness's results, typed and cut: anything malformed is dropped, not believed."""
+    if not raw:
+        return ()
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return ()
+    items = data.get("tests") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return ()
+    tests = []
+    for item in items[:200]:
+        if not isinstance(item, dict):
+            continue
+        sequence, stopped = item.get("sequence"), item.get("stopped_at")
+        if not isinstance(sequence, int) or isinstance(sequence, bool) \
+                or not 0 <= sequence < runs:
+            continue
+        if not (stopped is None or isinstance(stopped, int) and not isinstance(stopped, bool)
+                and 0 <= stopped < 10_000):
+            continue
+        error = item.get("error")
+        tests.append(CallbackTest(
+            callback=str(item.get("callback", "?"))[:100], sequence=sequence,
+            stopped_at=stopped, error=str(error)[:300] if error is not None else None,
+            stage=str(item.get("stage", "play"))[:20],
+            output=str(item.get("output", ""))[:300]))
+    return tuple(tests)
+

@@ -1,0 +1,158 @@
+"""The callback test: the student's callback classes, alone, driven through real training.
+
+Runs in a sandbox of its own (grader.run.callback_test starts it), never in the process
+that ran the student's notebook: that process could tell it was being tested, and rewrite
+what the test recorded. Here the only student code is each callback class with the scope
+it needs (grader.evidence.callback_source cut it out of the source on the trusted side),
+and the runs of epochs it is played are drawn from the course secret by the trusted side
+and never entered the student's run folder.
+
+To the callback this is training: a real Keras model with the exercise's input shape is
+fitted for real, one batch an epoch, and `logs` carry the accuracy and loss of the run of
+epochs being played (set by the first callback of the fit, before the student's sees
+them, the way Keras's own metrics would be). The callback gets `logs` as it does in the
+graded run (answering to 'acc' as well as 'accuracy': grader.runner.compat.AliasLogs),
+and a fresh instance for every run of epochs, as a fresh fit would. It stops a run by
+setting `self.model.stop_training`, as in real training; where it stopped is the first
+epoch after which the flag was set.
+
+Usage: python -m grader.runner.callback_harness CONFIG.json (see HarnessConfig); the
+results are written to the config's `results` path as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OUTPUT_KEPT = 300  # characters of what the callback printed, per run of epochs
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    classes: list[dict[str, str]]  # {"name", "module", "constructor"} per callback class
+    epoch_runs: list[list[list[float]]]  # [[accuracy, loss], …] per run of epochs
+    input_shape: list[int]
+    seed: int
+    intra_op_threads: int
+    results: str  # in-sandbox path of the results file
+
+    @classmethod
+    def load(cls, path: str) -> HarnessConfig:
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def _model(keras: Any, input_shape: list[int]) -> Any:
+    """A small real CNN of the course's shape: images in, one sigmoid unit out."""
+    model = keras.Sequential([
+        keras.Input(tuple(input_shape)),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _play_run(keras: Any, model: Any, data: tuple[Any, Any], callback: Any,
+              steps: list[list[float]]) -> dict[str, Any]:
+    """Fit for as many epochs as the run has; each epoch's logs are the run's."""
+    from grader.runner.compat import AliasLogs
+
+    played: dict[str, Any] = {"stopped_at": None, "error": None, "epochs_seen": 0}
+
+    class EpochLogs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            if logs is not None and epoch < len(steps):
+                accuracy, loss = steps[epoch]
+                logs["accuracy"], logs["loss"] = accuracy, loss
+
+    original = callback.on_epoch_end
+
+    def on_epoch_end(epoch: int, logs: dict[str, Any] | None = None) -> Any:
+        played["epochs_seen"] = epoch + 1
+        before = bool(getattr(model, "stop_training", False))
+        try:
+            return original(epoch, AliasLogs(logs or {}, "logs"))
+        finally:
+            if not before and getattr(model, "stop_training", False) \
+                    and played["stopped_at"] is None:
+                played["stopped_at"] = epoch
+
+    callback.on_epoch_end = on_epoch_end
+    try:
+        model.fit(data[0], data[1], epochs=len(steps), batch_size=len(data[1]), verbose=0,
+                  shuffle=False, callbacks=[EpochLogs(), callback])
+    except Exception as exc:  # noqa: BLE001 - the student's callback failing is a verdict
+        played["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    return played
+
+
+def _test_class(keras: Any, model: Any, data: tuple[Any, Any], spec: dict[str, str],
+                runs: list[list[list[float]]]) -> list[dict[str, Any]]:
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    name = spec["name"]
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            exec(compile(spec["module"], "<callback>", "exec"), namespace)  # noqa: S102
+    except Exception as exc:  # noqa: BLE001 - a class that cannot be defined is a verdict
+        error = f"defining it failed: {type(exc).__name__}: {exc}"[:300]
+        return [{"callback": name, "sequence": n, "stopped_at": None, "error": error,
+                 "stage": "define", "output": output.getvalue()[-OUTPUT_KEPT:]}
+                for n in range(len(runs))]
+    tested = []
+    for number, steps in enumerate(runs):
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            try:
+                callback = eval(spec["constructor"], namespace)  # noqa: S307
+            except Exception as exc:  # noqa: BLE001
+                played = {"stopped_at": None, "epochs_seen": 0, "stage": "construct",
+                          "error": f"making one failed: {type(exc).__name__}: {exc}"[:300]}
+            else:
+                model.stop_training = False
+                played = {**_play_run(keras, model, data, callback, steps), "stage": "play"}
+        tested.append({"callback": name, "sequence": number, **played,
+                       "output": output.getvalue()[-OUTPUT_KEPT:]})
+    return tested
+
+
+def main(config_path: str) -> int:
+    config = HarnessConfig.load(config_path)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(config.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(config.seed)
+    from grader.runner import compat
+    from grader.runner.recorder import Recorder, install
+
+    # compat notes (logs['acc'] read as 'accuracy' …) need a recorder; nobody reads it
+    install(Recorder(Path(config.results).with_name("notes.json")))
+    compat.install()
+    rng = np.random.default_rng(config.seed)
+    data = (rng.random((4, *config.input_shape), dtype=np.float32),
+            np.array([0.0, 1.0, 0.0, 1.0], dtype=np.float32))
+    model = _model(keras, config.input_shape)
+    results = []
+    for spec in config.classes:
+        results += _test_class(keras, model, data, spec, config.epoch_runs)
+    target = Path(config.results)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"tests": results}))
+    os.replace(tmp, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

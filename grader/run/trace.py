@@ -77,6 +77,17 @@ class FitCall:
     validation_flow_id: int | None = None  # the flow given as validation_data, if any
     validation_steps: int | None = None
     has_validation: bool = False
+    x_kind: str | None = None  # "flow" (read from disk each epoch), "array", "dataset", …
+    inside_fit: int | None = None  # started inside another fit (from a callback)
+
+
+@dataclass(frozen=True)
+class OutsideFit:
+    """Training the fits' own records do not cover (grader.runner.probe)."""
+
+    call: str  # "train_on_batch" | "fit inside a fit"
+    after_fit: int | None  # the id of the last fit started before it
+    inside_fit: int | None  # the fit running when it happened
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,7 @@ class Trace:
     execution: Execution = field(default_factory=Execution)
     problems: tuple[str, ...] = ()
     rescalings: tuple[float, ...] = ()  # scale of each Rescaling layer the code created
+    outside_fit: tuple[OutsideFit, ...] = ()  # training no fit's records cover
 
     @property
     def validation_flow(self) -> FlowCall | None:
@@ -299,7 +311,9 @@ def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
             callback_error=get(f, "callback_error", str, limit=300),
             validation_flow_id=get(f, "validation_flow_id", int),
             validation_steps=get(f, "validation_steps", int),
-            has_validation=bool(get(f, "has_validation", bool, False))))
+            has_validation=bool(get(f, "has_validation", bool, False)),
+            x_kind=get(f, "x_kind", str, limit=60),
+            inside_fit=get(f, "inside_fit", int)))
     error = raw_execution.get("error") if isinstance(raw_execution.get("error"), dict) else {}
     execution = Execution(
         kind=get(raw_execution, "kind", str), ran_to_end=bool(get(raw_execution, "ran_to_end",
@@ -324,4 +338,7 @@ def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
         rescalings=tuple(v for v in (get(r, "scale", float) for r in items(raw, "rescalings",
                                                                           limit=20))
                          if v is not None),
+        outside_fit=tuple(OutsideFit(get(o, "call", str, "?", limit=40),
+                                     get(o, "after_fit", int), get(o, "inside_fit", int))
+                          for o in items(raw, "outside_fit", limit=50)),
         execution=execution, problems=tuple(reader.problems))

@@ -27,6 +27,9 @@ MODEL_FILE = "model.keras"  # the trained model, saved at the end of every fit
 GENERATORS, FLOWS, DATASETS, RESCALINGS = "generators", "flows", "datasets", "rescalings"
 COMPILES, FITS = "compiles", "fits"
 INFERENCES = "inferences"  # each evaluate/predict call: its reads are not training
+# training outside any fit's own loop: train_on_batch, a fit started inside another fit's
+# callback; one record per kind and place ({"call", "after_fit", "inside_fit"})
+OUTSIDE_FIT = "outside_fit"
 ENTRY_POINTS, COMPAT_NOTES = "entry_points", "compat_notes"
 MODEL_SAVED, MODEL_ERROR = "model_saved", "model_error"
 # The roots of the event stream (runner/events.py): the probe's trace and the driver's

@@ -20,6 +20,47 @@ from grader.runner.saving import save_model
 
 LONG_EPOCHS = "repeat"  # the spec's [training] long_epochs: "repeat" or "one_pass"
 _UNSET = object()
+_ACTIVE_FITS: list[int] = []  # ids of the fits running now, innermost last
+
+
+def _x_kind(x: Any) -> str:
+    """What the fit trains on: only a flow reads its images from disk each epoch, so only
+    then can the trusted side see the reads (an array was decoded before the fit)."""
+    from keras.src.legacy.preprocessing.image import Iterator
+
+    if isinstance(x, Iterator):
+        return "flow"
+    module = type(x).__module__ or ""
+    if module.startswith("tensorflow") and "data" in module:
+        return "dataset"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return "array"
+    if inspect.isgenerator(x):
+        return "generator"
+    return type(x).__name__[:60]
+
+
+def _note_outside_fit(call: str) -> None:
+    """The first training step of this kind at this place (after which fit, inside which
+    fit): training the graded fit's records do not cover."""
+    recorder = current()
+    fits = recorder.data["fits"]
+    record = {"call": call, "after_fit": len(fits) - 1 if fits else None,
+              "inside_fit": _ACTIVE_FITS[-1] if _ACTIVE_FITS else None}
+    if record not in recorder.data["outside_fit"]:
+        recorder.add("outside_fit", record)
+        recorder.flush()
+
+
+def _patch_train_on_batch(keras: Any) -> None:
+    original = keras.Model.train_on_batch
+
+    @functools.wraps(original)
+    def train_on_batch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _note_outside_fit("train_on_batch")
+        return original(self, *args, **kwargs)
+
+    keras.Model.train_on_batch = train_on_batch
 
 
 def install(long_epochs: str = "repeat") -> None:
@@ -34,6 +75,7 @@ def install(long_epochs: str = "repeat") -> None:
     _patch_compile(keras)
     _patch_fit(keras)
     _patch_inference(keras)
+    _patch_train_on_batch(keras)
 
 
 def _patch_image_data_generator(cls: Any) -> None:
@@ -258,6 +300,8 @@ def _patch_fit(keras: Any) -> None:
             "steps_per_epoch": plain(arguments.get("steps_per_epoch")),
             "batch_size": plain(arguments.get("batch_size")),
             "train_flow_id": getattr(x, "_grader_flow_id", None),
+            "x_kind": _x_kind(x),
+            "inside_fit": _ACTIVE_FITS[-1] if _ACTIVE_FITS else None,
             "has_validation": validation is not None,
             "validation_flow_id": getattr(validation, "_grader_flow_id", None),
             "validation_steps": plain(arguments.get("validation_steps")),
@@ -282,6 +326,9 @@ def _patch_fit(keras: Any) -> None:
         # the recorder first: it records the logs Keras computed before any student
         # callback can edit them (every callback is handed the same dict)
         arguments["callbacks"] = [grader_callbacks.FitRecorder(entry)] + user_callbacks
+        if _ACTIVE_FITS:
+            _note_outside_fit("fit inside a fit")
+        _ACTIVE_FITS.append(entry["id"])
         try:
             history = original(*bound.args, **bound.kwargs)
         except Exception as exc:
@@ -291,6 +338,8 @@ def _patch_fit(keras: Any) -> None:
             if not entry.get("saved") and getattr(self, "built", False):
                 save_model(self)
             raise
+        finally:
+            _ACTIVE_FITS.remove(entry["id"])
         entry["completed"] = True
         recorder.flush()
         if isinstance(getattr(history, "history", None), dict):

@@ -25,6 +25,7 @@ from grader.runner.contract import (
     INFERENCES,
     MODEL_ERROR,
     MODEL_SAVED,
+    OUTSIDE_FIT,
     RESCALINGS,
     TRACE_ROOT,
 )
@@ -74,7 +75,7 @@ class Recorder:
             "schema": TRACE_SCHEMA,
             GENERATORS: [], FLOWS: [], DATASETS: [], RESCALINGS: [], COMPILES: [],
             FITS: [], INFERENCES: [], ENTRY_POINTS: [],
-            COMPAT_NOTES: [],
+            COMPAT_NOTES: [], OUTSIDE_FIT: [],
             MODEL_SAVED: False, MODEL_ERROR: None,
         })
 

@@ -35,7 +35,7 @@ from grader.run import callback_test, sandbox, stage
 from grader.run import trace as traces
 from grader.run.events import EventReader, Replay
 from grader.run.reads import ImageReads, Reads
-from grader.runner.contract import EVENTS_FD_ENV
+from grader.runner.contract import EVENTS_FD_ENV, MODEL_FILE
 from grader.scoring import client as scorer
 
 
@@ -81,7 +81,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
             tested = callback_test.PendingTest(
                 callback_source.to_test(submission.code_cells(), trace),
                 [r.as_config() for r in epoch_runs], spec, _input_shape(spec),
-                use_bubblewrap)
+                use_bubblewrap, staged.artefacts / MODEL_FILE)
             score_started = time.monotonic()
             # the order the hidden images are batched in is secret and per submission:
             # a model whose output depends on its batch cannot be tuned to it

@@ -43,6 +43,20 @@ def open_artefact(folder: Path, name: str) -> int | None:
     return descriptor
 
 
+def copy_no_follow(source: Path, target: Path, max_bytes: int) -> bool:
+    """Copy an artefact without following a symlink the run may have planted (in place of
+    the file or of its folder), and never more than `max_bytes`."""
+    descriptor = open_artefact(source.parent, source.name)
+    if descriptor is None:
+        return False
+    budget = max_bytes
+    with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as writer:
+        while budget > 0 and (chunk := reader.read(min(budget, 1 << 20))):
+            writer.write(chunk)
+            budget -= len(chunk)
+    return True
+
+
 def read_json(path: Path, problems: list[str]) -> Any:
     descriptor = open_artefact(path.parent, path.name)
     if descriptor is None:

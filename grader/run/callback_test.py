@@ -26,7 +26,7 @@ from pathlib import Path
 from grader.exercise.spec import ExerciseSpec
 from grader.files import remove_tree
 from grader.run import sandbox
-from grader.run.artefacts import open_artefact
+from grader.run.artefacts import copy_no_follow, open_artefact
 from grader.run.stage import RUN_ROOT_IN_SANDBOX, environment
 
 RESULTS_FILE = "callback_tests.json"
@@ -36,6 +36,7 @@ MAX_RESULTS_BYTES = 1024 * 1024
 # returns, sized for a machine many times slower than a developer's, never for this one.
 TIME_SECONDS = 300
 MEMORY_MB = 2048
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # as the scorer: a larger model is not loaded
 
 
 @dataclass(frozen=True)
@@ -73,18 +74,21 @@ class PendingTest:
     trusted scoring of the model. `result()` waits for it."""
 
     def __init__(self, sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
-                 spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool) -> None:
+                 spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool,
+                 model_file: Path | None = None) -> None:
         self._outcome = CallbackTestOutcome()
         self._thread = threading.Thread(
-            target=self._run, args=(sources, epoch_runs, spec, input_shape, use_bubblewrap),
-            daemon=True)
+            target=self._run, args=(sources, epoch_runs, spec, input_shape, use_bubblewrap,
+                                    model_file), daemon=True)
         if sources:
             self._thread.start()
 
     def _run(self, sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
-             spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool) -> None:
+             spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool,
+             model_file: Path | None) -> None:
         try:
-            self._outcome = run(sources, epoch_runs, spec, input_shape, use_bubblewrap)
+            self._outcome = run(sources, epoch_runs, spec, input_shape, use_bubblewrap,
+                                model_file)
         except Exception as exc:  # noqa: BLE001 - recorded, never lost
             self._outcome = CallbackTestOutcome(status="crashed",
                                                 message=f"the callback test failed: {exc}")
@@ -96,10 +100,12 @@ class PendingTest:
 
 
 def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
-        spec: ExerciseSpec, input_shape: Sequence[int],
-        use_bubblewrap: bool) -> CallbackTestOutcome:
+        spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool,
+        model_file: Path | None = None) -> CallbackTestOutcome:
     """Test every class of `sources` (CallbackSource: name, module, constructor) on every
-    run of epochs, in a fresh sandbox, and read back what the harness found."""
+    run of epochs, in a fresh sandbox, and read back what the harness found. The callback
+    trains the student's own saved model (`model_file`, copied without following links)
+    where the harness can load it, so `self.model` is what it was in the graded run."""
     run_dir = Path(tempfile.mkdtemp(prefix="grader-callback-"))
     try:
         for name in ("tmp", "home", "artefacts", "work", "bin"):
@@ -115,6 +121,10 @@ def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
             "epoch_runs": epoch_runs, "input_shape": list(input_shape),
             "seed": spec.seed, "intra_op_threads": spec.intra_op_threads,
             "results": inside(run_dir / "artefacts" / RESULTS_FILE)}
+        model = run_dir / "work" / "model.keras"
+        if model_file is None or not copy_no_follow(model_file, model, MAX_MODEL_BYTES + 1):
+            model.unlink(missing_ok=True)
+        config["model"] = inside(model) if model.exists() else None
         config_file = run_dir / "harness.json"
         config_file.write_text(json.dumps(config))
         limits = replace(sandbox.RunLimits.of(spec), time_seconds=TIME_SECONDS,

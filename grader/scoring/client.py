@@ -15,7 +15,6 @@ one-off scorer — bounded the same way.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from typing import Any
 from grader.exercise.datasource import DataPaths
 from grader.exercise.spec import ExerciseSpec
 from grader.run import trace as traces
-from grader.run.artefacts import open_artefact
+from grader.run.artefacts import copy_no_follow
 from grader.runner.contract import MODEL_FILE
 from grader.scoring import bounds, service
 from grader.scoring import scorer as scorer_process
@@ -103,18 +102,9 @@ def _rescale_outside_model(trace: traces.Trace) -> float | None:
 
 
 def _copy_no_follow(source: Path, target: Path) -> bool:
-    """Copy an artefact without following a symlink the run may have planted (in place of
-    the file or of its folder), and never more than the scorer would accept plus a byte,
-    so an oversized model is refused by size, not copied whole."""
-    descriptor = open_artefact(source.parent, source.name)
-    if descriptor is None:
-        return False
-    budget = MAX_MODEL_BYTES + 1
-    with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as writer:
-        while budget > 0 and (chunk := reader.read(min(budget, 1 << 20))):
-            writer.write(chunk)
-            budget -= len(chunk)
-    return True
+    """The model, never more than the scorer would accept plus a byte, so an oversized
+    model is refused by size, not copied whole."""
+    return copy_no_follow(source, target, MAX_MODEL_BYTES + 1)
 
 
 def score(scorer: OneOffScorer | None, artefacts: Path, trace: traces.Trace,

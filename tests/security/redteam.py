@@ -23,7 +23,7 @@ from grader.results.result import GradeResult
 SUBMISSIONS = Path(__file__).parent / "submissions"
 # submissions other test modules grade on their own (test_intake_attacks.py,
 # test_mount_attacks.py, test_scorer_attacks.py): not part of this batch
-OWN_SUITES = ("intake_", "mount_", "scorer_")
+OWN_SUITES = ("intake_", "mount_", "scorer_", "seek_", "blind_", "decoy_", "apart_")
 LAMBDA_MARKER = Path("/tmp/grader-security-lambda-ran")
 SECRET_ENV = "GRADER_SECURITY_TEST_SECRET"
 

@@ -1,0 +1,101 @@
+"""The callback is tested apart from the student's run (issue 19, class 1).
+
+Four hostile submissions (tests/security/submissions/apart_*.py), each with a callback that
+is wrong in real training (it stops at a fixed epoch) and that tries to pass the test all
+the same, are graded as one batch with the honest submission. Each got full marks for
+`callback_behaviour` when the test ran inside the student's process: the test played to
+a deep copy the student could replace; its runs of epochs sat in the run's config; its
+records could be added to after it; and its stand-in model told it apart from training.
+Now the class is cut out of the source and driven through real training, on the
+student's own saved model, in a sandbox of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import components
+import pytest
+from two_at_a_time import JOBS
+
+from grader import exercise
+from grader.classwork.batch import grade_folder
+from grader.exercise import datasource
+from grader.grade import GradeOptions
+from grader.results.result import GradeResult
+from grader.run import sandbox
+
+pytestmark = pytest.mark.slow
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+ATTACKS = ("apart_deepcopy_decoy", "apart_reads_config", "apart_adds_records",
+           "apart_detects_harness")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           data: datasource.DataPaths) -> Iterator[dict[str, GradeResult]]:
+    if not sandbox.bubblewrap_works():
+        components.require(False, "the callback attacks need bubblewrap")
+    root = tmp_path_factory.mktemp("callback-apart")
+    folder = root / "submissions"
+    folder.mkdir()
+    for name in (*ATTACKS, "honest"):
+        shutil.copy(SUBMISSIONS / f"{name}.py", folder / f"{name}.py")
+    spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=300)
+    results = grade_folder(folder, spec, data, root / "out",
+                           GradeOptions(require_sandbox=True), jobs=JOBS)
+    yield {r.student: r for r in results}
+
+
+def _check(result: GradeResult, check_id: str) -> object:
+    return next(c for c in result.checks if c.id == check_id)
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_a_callback_wrong_in_training_never_passes_the_test(
+        graded: dict[str, GradeResult], attack: str) -> None:
+    result = graded[attack]
+    behaviour = _check(result, "callback_behaviour")
+    assert result.status == "graded", (result.status, result.error)
+    assert behaviour.status != "passed", behaviour.message  # type: ignore[attr-defined]
+    assert behaviour.score == 0, behaviour.message  # type: ignore[attr-defined]
+    # real training stopped at its fixed epoch: the stop check is not fooled either
+    stop = _check(result, "callback_stop")
+    assert stop.status != "passed", stop.message  # type: ignore[attr-defined]
+
+
+def test_the_runs_of_epochs_are_not_in_the_runs_config(
+        graded: dict[str, GradeResult]) -> None:
+    output = graded["apart_reads_config"].stdout_tail
+    assert "EPOCH-RUNS-LEAKED" not in output, output[-1000:]
+
+
+def test_the_class_is_tested_fresh_not_a_copy_the_student_chose(
+        graded: dict[str, GradeResult]) -> None:
+    behaviour = _check(graded["apart_deepcopy_decoy"], "callback_behaviour")
+    # the fixed-epoch callback stops the first run of epochs at its third epoch
+    assert behaviour.status == "failed"  # type: ignore[attr-defined]
+    assert "myCallback stopped at epoch 3" in behaviour.message  # type: ignore[attr-defined]
+
+
+def test_records_the_run_adds_are_not_read(graded: dict[str, GradeResult]) -> None:
+    result = graded["apart_adds_records"]
+    tests = result.details["callback_tests"]
+    assert tests and all(t["stage"] == "play" for t in tests)
+    # what the harness saw: the broken callback stops at epoch index 1 whenever a run lasts
+    assert {t["stopped_at"] for t in tests} <= {0, 1}, tests
+
+
+def test_the_test_trains_the_students_own_model(graded: dict[str, GradeResult]) -> None:
+    behaviour = _check(graded["apart_detects_harness"], "callback_behaviour")
+    assert behaviour.status == "failed", behaviour.message  # type: ignore[attr-defined]
+
+
+def test_the_honest_callback_passes(graded: dict[str, GradeResult]) -> None:
+    honest = graded["honest"]
+    assert _check(honest, "callback_behaviour").status == "passed"  # type: ignore[attr-defined]
+    assert honest.score == honest.max_score == 100

@@ -8,6 +8,10 @@ a deep copy the student could replace; its runs of epochs sat in the run's confi
 records could be added to after it; and its stand-in model told it apart from training.
 Now the class is cut out of the source and driven through real training, on the
 student's own saved model, in a sandbox of its own.
+
+A fifth (apart_edits_logs, class 3) edits the epoch's logs in place ahead of the grader's
+recorder; its callback_stop passed on the edited accuracy. The recorder now reads the logs
+first.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory,
     root = tmp_path_factory.mktemp("callback-apart")
     folder = root / "submissions"
     folder.mkdir()
-    for name in (*ATTACKS, "honest"):
+    for name in (*ATTACKS, "apart_edits_logs", "honest"):
         shutil.copy(SUBMISSIONS / f"{name}.py", folder / f"{name}.py")
     spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=300)
     results = grade_folder(folder, spec, data, root / "out",
@@ -93,6 +97,20 @@ def test_records_the_run_adds_are_not_read(graded: dict[str, GradeResult]) -> No
 def test_the_test_trains_the_students_own_model(graded: dict[str, GradeResult]) -> None:
     behaviour = _check(graded["apart_detects_harness"], "callback_behaviour")
     assert behaviour.status == "failed", behaviour.message  # type: ignore[attr-defined]
+
+
+def test_logs_are_recorded_before_any_student_callback_can_edit_them(
+        graded: dict[str, GradeResult]) -> None:
+    """Editor raises the epoch's accuracy to 1.0 ahead of the honest myCallback, which stops
+    there. The recorder, first of the fit's callbacks, has already recorded Keras's value
+    (below 0.999), so the stop is judged early; the callback class itself is right."""
+    result = graded["apart_edits_logs"]
+    stop = _check(result, "callback_stop")
+    assert stop.status == "failed", stop.message  # type: ignore[attr-defined]
+    assert "myCallback stopped training at epoch" in stop.message  # type: ignore[attr-defined]
+    epochs = result.details["epochs"]
+    assert epochs and epochs[-1]["accuracy"] < 0.999  # Keras's own value at the stop, not the edit
+    assert _check(result, "callback_behaviour").status == "passed"  # type: ignore[attr-defined]
 
 
 def test_the_honest_callback_passes(graded: dict[str, GradeResult]) -> None:

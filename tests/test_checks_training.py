@@ -503,3 +503,19 @@ def test_a_run_killed_for_memory_says_so_even_when_the_kernel_died() -> None:
     assert verdict.status == FAILED
     assert verdict.message == message
     assert "memory" in verdict.hint
+
+
+def test_training_cut_off_by_the_time_limit_before_the_threshold_is_not_judged() -> None:
+    """Issue 20, 3: seven epochs, then the time limit; accuracy had not passed 0.999 yet, so
+    the stop cannot be judged (a TA would not fail a callback that never had its chance)."""
+    cut = dataclasses.replace(fit([0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98]), completed=False)
+    verdict = callback_stop(context(cut, run_status="timeout"), params("callback_stop"))
+
+    assert verdict.status == NOT_JUDGED
+    assert "time limit stopped the run after 7 epoch(s)" in verdict.message
+
+
+def test_a_finished_training_that_never_passed_the_threshold_still_fails() -> None:
+    verdict = callback_stop(context(fit([0.6, 0.7, 0.8])), params("callback_stop"))
+
+    assert verdict.status == FAILED and "never exceeded 0.999 in 3 epoch(s)" in verdict.message

@@ -138,6 +138,11 @@ def _callback_stop(ctx: CheckContext) -> Verdict:
                           f"accuracy was {shown}, not above {threshold}",
                           hint="stop when logs['accuracy'] > 0.999, not on another quantity",
                           found=found, expected=expected)
+        if not fit.completed and ctx.run_status == "timeout":
+            # training was cut off, not finished: whether the callback would have stopped
+            # it at the right epoch cannot be told from the epochs it had
+            return not_judged(f"the time limit stopped the run after {epochs_run} epoch(s), "
+                              f"before accuracy exceeded {threshold}")
         return failed(f"training accuracy never exceeded {threshold} in {epochs_run} epoch(s) "
                       f"(best {best:.4f})",
                       hint="with the lesson's architecture, rescale=1/255 and RMSprop at "

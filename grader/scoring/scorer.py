@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grader.scoring import bounds, images
+from grader.scoring import bounds, course_era, images
 
 MAX_MODEL_BYTES = 512 * 1024 * 1024
 
@@ -66,20 +66,32 @@ def _layers(model: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _load(model_path: Path) -> tuple[Any, str | None]:
-    """(model, None), or (None, why it cannot be scored)."""
+def _load(model_path: Path) -> tuple[Any, str | None, str | None]:
+    """(model, None, a note or None), or (None, why it cannot be scored, None). A model
+    that names course-era `tf.nn` activations is loaded from a copy that names Keras's
+    own (grader.scoring.course_era), and the note says so."""
     if model_path.is_symlink() or not model_path.is_file():
-        return None, "no saved model (the run never finished a fit)"
+        return None, "no saved model (the run never finished a fit)", None
     if model_path.stat().st_size > MAX_MODEL_BYTES:
-        return None, "the saved model is larger than 512 MB"
+        return None, "the saved model is larger than 512 MB", None
     import keras
 
     try:
-        return keras.models.load_model(model_path, compile=False, safe_mode=True), None
+        return keras.models.load_model(model_path, compile=False, safe_mode=True), None, None
     except Exception as exc:  # noqa: BLE001 - any refusal is a verdict on the model
         message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        return None, f"the saved model cannot be loaded safely: {type(exc).__name__}: " \
-                     f"{message}"
+        refused = f"the saved model cannot be loaded safely: {type(exc).__name__}: {message}"
+    renamed_copy = model_path.with_name("keras-named.keras")
+    renamed = course_era.keras_named_copy(model_path, renamed_copy)
+    if not renamed:
+        return None, refused, None
+    try:
+        model = keras.models.load_model(renamed_copy, compile=False, safe_mode=True)
+    except Exception:  # noqa: BLE001 - still refused: the first reason stands
+        return None, refused, None
+    finally:
+        renamed_copy.unlink(missing_ok=True)
+    return model, None, course_era.note(renamed)
 
 
 def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str],
@@ -88,11 +100,13 @@ def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str
     from grader.scoring import evaluate
 
     result: dict[str, Any] = {"model_loaded": False, "model_error": None}
-    model, error = _load(model_path)
+    model, error, loaded_as = _load(model_path)
     if model is None:
         result["model_error"] = error
         return result
     result["model_loaded"] = True
+    if loaded_as:
+        result["loaded_as"] = loaded_as
     shape = list(model.input_shape) if not isinstance(model.input_shape, list) \
         else list(model.input_shape[0])
     result["input_shape"] = shape

@@ -78,6 +78,8 @@ def scoring_notes(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """What the scorer tells the reader of the result: a model flagged for review, and a
     memory limit that could not be enforced (as the run's note says for the run)."""
     notes = []
+    if isinstance(raw.get("loaded_as"), str):
+        notes.append(raw["loaded_as"][:300])
     check = raw.get("batch_check") or {}
     if raw.get("batch_dependent"):
         notes.append(f"batch dependent: the model's output for one image changed with the "

@@ -33,8 +33,6 @@ def fake_fit(self, *args, **kwargs):
                    for i, a in enumerate([0.7, 0.9, 0.97, 0.99, 1.0])],
         "stopped_by": {"callback": "myCallback", "epoch": 5}, "completed": True,
         "error": None})
-    rec.data["callback_tests"].append({"callback": "myCallback", "stopped_below": False,
-                                       "stopped_above": True, "error": None})
     probe.save_model(self)
     rec.flush()
 

@@ -39,9 +39,5 @@ first = next((i for i, e in enumerate(epochs) if e["logs"]["accuracy"] > 0.999),
 list.__delitem__(epochs, slice(first + 1, None))  # past the probe's append-only guard
 dict.__setitem__(fit, "stopped_by", {"callback": "myCallback", "epoch": first + 1})
 dict.__setitem__(fit, "callbacks", ["myCallback"])
-for number in range(4):
-    list.append(current().data["callback_tests"],
-                {"fit_id": 0, "callback": "myCallback", "sequence": number,
-                 "stopped_at": None, "error": None, "output": ""})
 current().flush()
 print("trace rewritten: stopped at epoch", first + 1)

@@ -14,7 +14,7 @@ import components
 import pytest
 
 from grader.errors import SpecError
-from grader.run import cgroups, sandbox
+from grader.run import cgroups, diskwatch, sandbox
 
 needs_bubblewrap = pytest.mark.usefixtures("bubblewrap_required")
 
@@ -232,7 +232,7 @@ def test_filling_the_run_folder_is_stopped_at_the_disk_limit(tmp_path: Path,
     assert outcome.status == "crashed", outcome
     assert "50 MB disk limit" in outcome.message
     assert time.monotonic() - started < 20
-    used = sandbox.folder_usage(tmp_path / "run")[0]
+    used = diskwatch.folder_usage(tmp_path / "run")[0]
     # the overshoot is what the run writes between two polls: bounded, not exact
     assert used < 50 * 2**20 + 1024 * 2**20
 

@@ -394,7 +394,7 @@ def test_free_form_values_are_cut_to_a_bounded_shape(tmp_path: Path) -> None:
         nested = {"k": nested}
     write(tmp_path, {"generators": [{"id": 0, "kwargs": {"deep": nested,
                                                         "long": "x" * 10_000}}],
-                     "compiles": [{"loss": [nested] * 1000, "metrics": nested}]})
+                     "compiles": [{"loss": [nested] * 200, "metrics": nested}]})
     loaded = traces.load(tmp_path)
     kwargs = loaded.generators[0].kwargs
     assert len(kwargs["long"]) <= 300

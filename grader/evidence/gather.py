@@ -3,8 +3,11 @@
 First the signs that the evidence itself was tampered with — the code naming the grader's
 machinery, the run rewriting what it had already sent, junk on the event stream, a
 trace.json on disk that says what the run never sent. Any of them and nothing that rests
-on the run's account is trusted. Then code the reading cannot follow (exec, getattr, …):
-every claim is kept but sent for review. Then each claim's own rule (training.py,
+on the run's account is trusted. Then code the reading cannot follow (exec, getattr, …)
+or that looks for the grader inside the run (the call stack, sys.modules, a callback's
+__deepcopy__: grader.evidence.seeking): every claim is kept but sent for review; a metric
+of the code's own compiled as 'accuracy' sends the claims resting on the recorded
+accuracy (training, callback) to review. Then each claim's own rule (training.py,
 settings.py).
 """
 
@@ -67,12 +70,41 @@ def gather(o: Observed) -> Evidence:
         # the run's account goes; what the scorer saw of the model is not the run's word
         claims = {claim: trust if claim == MODEL else Trust(NOT_TRUSTED, tampered)
                   for claim, trust in claims.items()}
-    elif o.facts.dynamic:
+    else:
+        claims = doubted(o, claims)
+    return Evidence(claims, facts(o))
+
+
+def doubted(o: Observed, claims: dict[str, Trust]) -> dict[str, Trust]:
+    """The claims after what the source shows that no rule can settle: the code's own
+    'accuracy' (training and callback rest on the recorded accuracy), code the reading
+    cannot follow, code that looks for the grader. Each keeps its points, at most review;
+    a finding is added to a reason already there, so a person sees every one."""
+    if o.facts.own_accuracy:
+        doubt = Trust(REVIEW, f"{o.facts.own_accuracy[0]}: the recorded accuracy may not "
+                              "be Keras's, so the training and the callback's stop are not "
+                              "corroborated")
+        claims = {claim: _add(trust, doubt) if claim in (TRAINING, CALLBACK) else trust
+                  for claim, trust in claims.items()}
+    if o.facts.dynamic:
         doubt = Trust(REVIEW, f"the code uses {', '.join(o.facts.dynamic[:3])}, which the "
                               "grader cannot follow: what the run reports is kept but not "
                               "corroborated")
         claims = {claim: trust.worse(doubt) for claim, trust in claims.items()}
-    return Evidence(claims, facts(o))
+    if o.facts.seeking:
+        doubt = Trust(REVIEW, f"{'; '.join(o.facts.seeking[:3])}: course code never needs "
+                              "this, and it can reach the grader inside the run, so what the "
+                              "run reports is kept but not corroborated")
+        claims = {claim: _add(trust, doubt) for claim, trust in claims.items()}
+    return claims
+
+
+def _add(trust: Trust, doubt: Trust) -> Trust:
+    """`doubt` on a claim: a claim already for review keeps its reason and gains this one;
+    one not trusted stays so."""
+    if trust.level == REVIEW and doubt.reason not in trust.reason:
+        return Trust(REVIEW, f"{trust.reason}; {doubt.reason}")
+    return trust.worse(doubt)
 
 
 def tampering(o: Observed) -> str:
@@ -119,6 +151,8 @@ def facts(o: Observed) -> dict[str, object]:
         "fit_started_at": None if start is None else round(start, 2),
         "epochs_ended_at": [round(t, 2) for t in ends],
         "code_tampering": list(o.facts.tampering), "code_dynamic": list(o.facts.dynamic),
+        "code_seeking": list(o.facts.seeking),
+        "code_own_accuracy": list(o.facts.own_accuracy),
     }
 
 
@@ -128,7 +162,8 @@ def observe(trace: Trace, replay: Replay, reads: Reads, submission: Submission,
     """The record the rules read, assembled at the end of a run (before its folder goes:
     trace.json is read from it)."""
     return Observed(
-        trace=trace, replay=replay, reads=reads, facts=source.read(submission.code_cells()),
+        trace=trace, replay=replay, reads=reads,
+        facts=source.read(submission.code_cells(), notebook=submission.kind == "notebook"),
         scoring=scoring, spec=spec, run_status=run_status,
         file_state=read_files(staged.artefacts, []),
         train_names=image_names(data.train_zip),

@@ -49,7 +49,7 @@ class Observed:
     def fit_times(self, fit: FitCall) -> tuple[float | None, list[float], float | None]:
         """(when the fit started, when each of its epochs ended, when its stop was
         recorded) as the events arrived."""
-        index = self.trace.fits.index(fit)
+        index = self.trace.position(fit)
         starts = self.replay.times("add", ("trace", "fits"))
         start = starts[index] if index < len(starts) else None
         epochs = self.replay.times("add", ("trace", "fits", index, "epochs"))
@@ -64,6 +64,26 @@ class Observed:
             ends = self.replay.times("set", ("trace", "inferences", index, "finished"))
             windows.append((start, ends[0] if ends else float("inf")))
         return windows
+
+    def reads_outside_inference(self, reads: list[float], after: float,
+                                grace: float) -> list[float]:
+        """The sorted `reads` later than `after` that fall in no recorded evaluate/predict
+        call, each widened by `grace` on both sides. The windows are merged and searched:
+        checking every read against every window made 500,000 reads and 100,000 calls a
+        matter of hours."""
+        merged: list[list[float]] = []
+        for start, end in sorted((a - grace, b + grace) for a, b in self.inference_windows()):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        starts = [start for start, _ in merged]
+        outside = []
+        for at in reads[bisect.bisect_right(reads, after):]:
+            window = bisect.bisect_right(starts, at) - 1
+            if window < 0 or at > merged[window][1]:
+                outside.append(at)
+        return outside
 
     def run_relative(self, directory: str | None) -> str | None:
         """A directory as the run named it, as a path relative to the run folder (where

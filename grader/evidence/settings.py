@@ -15,7 +15,9 @@ from typing import Any
 
 from grader.evidence import CORROBORATED, NOT_TRUSTED, REVIEW, Trust
 from grader.evidence.observed import Observed, count_between
+from grader.evidence.outside import outside_training
 from grader.evidence.source import Values
+from grader.run.trace import FlowCall
 
 
 def _shown(value: Any) -> str:
@@ -43,13 +45,32 @@ def _first(*verdicts: Trust | None, corroborated: str) -> Trust:
     return bad[0] if bad else found[0] if found else Trust(CORROBORATED, corroborated)
 
 
+def consumed(o: Observed, judged: FlowCall) -> Trust | None:
+    """None when the graded fit trained on the judged flow; otherwise why the flow's
+    settings are not what produced the model (a decoy flow_from_directory made with the
+    rubric's arguments, never iterated, while the fit trained on something else)."""
+    fit = o.trace.training_fit
+    if fit is None or fit.train_flow_id == judged.id:
+        return None  # no fit: nothing trained, the flow is all there is to judge
+    shown = f"flow_from_directory({judged.directory!r})"
+    if fit.train_flow_id is not None:
+        return Trust(REVIEW, f"the graded fit trained on another flow (id "
+                             f"{fit.train_flow_id}) than the {shown} judged")
+    what = {"array": "an array", "dataset": "a tf.data dataset",
+            "generator": "a Python generator", "flow": "an iterator no recorded "
+            "flow_from_directory made"}.get(fit.x_kind or "", fit.x_kind or "an unknown x")
+    return Trust(REVIEW, f"the graded fit trained on {what}, not on the {shown} judged: "
+                         "that flow's settings are not shown to have produced the model")
+
+
 def generator(o: Observed) -> Trust:
-    made = o.trace.generator_of(o.trace.training_flow)
-    if made is None:
+    judged = o.trace.training_flow
+    made = o.trace.generator_of(judged)
+    if made is None or judged is None:
         return Trust(CORROBORATED, "no ImageDataGenerator was recorded")
     values = o.facts.values("ImageDataGenerator", "rescale")
     return _first(*(agreement("rescale", r, values, "ImageDataGenerator")
-                    for r in made.applied_rescales),
+                    for r in made.applied_rescales), consumed(o, judged),
                   corroborated="the code passes this rescale to ImageDataGenerator")
 
 
@@ -63,7 +84,7 @@ def flow(o: Observed) -> Trust:
     mode = agreement("class_mode", made.class_mode,
                      o.facts.values("flow_from_directory", "class_mode"),
                      "flow_from_directory")
-    return _first(target, mode, _directory(o, made.directory),
+    return _first(target, mode, _directory(o, made.directory), consumed(o, made),
                   corroborated="the code passes these arguments to flow_from_directory, "
                                "and the training images were read from that folder")
 
@@ -83,6 +104,10 @@ def _directory(o: Observed, directory: str | None) -> Trust | None:
         return Trust(REVIEW, f"the reported directory {directory!r} is outside the run "
                              "folder, so the reads cannot confirm it")
     inside = count_between(o.read_times(o.train_names, folder), start, ends[-1])
+    if inside == 0 and not o.reads.complete:
+        return Trust(REVIEW, f"no training image was seen read from the reported directory "
+                             f"{directory!r}, but the grader's watch of the reads was "
+                             "incomplete (" + "; ".join(o.reads.problems) + ")")
     if inside == 0:
         return Trust(NOT_TRUSTED, f"the training read its images from elsewhere, never "
                                   f"from the reported directory {directory!r}")
@@ -147,6 +172,14 @@ def flow_like(o: Observed, target: Any, mode: Any) -> Trust | None:
 
 
 def callback(o: Observed) -> Trust:
+    """The callback's own claim, no better than the training it judged (training outside
+    the graded fit is training no stop of its callback bounded)."""
+    own = _callback(o)
+    extra = outside_training(o)
+    return own if extra is None else own.worse(extra)
+
+
+def _callback(o: Observed) -> Trust:
     fit = o.trace.training_fit
     if fit is None or not fit.callbacks:
         return Trust(CORROBORATED, "no callback was recorded")

@@ -5,7 +5,11 @@ code; the source is the one thing the student gave the grader that the run canno
 It corroborates the settings the run reports — a trace saying `rescale=1/255` is
 believed when the code passes `rescale=1/255` (or a name bound to it) to
 ImageDataGenerator — and it shows tampering: code that reaches for the grader's own probe
-(`grader.runner`, its recorder, its callbacks) is trying to change the evidence.
+(`grader.runner`, its recorder, its callbacks) is trying to change the evidence. Code that
+looks for the grader without naming it (the call stack, `sys.modules`, a callback's
+`__deepcopy__`) and a metric of the code's own under the name `accuracy` are found by
+grader.evidence.seeking. Every cell is read as IPython runs it, magics included
+(grader.evidence.magics), so no cell is hidden from this reading.
 
 The reading is deliberately simple: literal arguments, names bound to literals by plain
 assignments anywhere in the file, arithmetic on them, and the keyword or position of each
@@ -23,6 +27,8 @@ import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from grader.evidence import magics, seeking
 
 UNKNOWN = object()  # a value the reading cannot tell
 MAX_DEPTH = 8
@@ -52,6 +58,8 @@ _GRADER_STRINGS = re.compile(r"grader\.runner|/grader/run|GRADER_EVENTS_FD|trace
                              r"execution\.json|\bartefacts\b")
 _DYNAMIC = {"exec", "eval", "compile", "__import__", "globals", "setattr", "getattr",
             "delattr", "vars"}
+# getattr by another name, and IPython objects that run code a one-line cell names
+_DYNAMIC_CALLS = {"attrgetter", "methodcaller", "Macro", "IPyAutocall"}
 _DYNAMIC_MODULES = {"ctypes", "gc", "inspect", "importlib", "marshal", "pickle", "base64",
                     "codecs", "sys"}
 
@@ -81,6 +89,8 @@ class SourceFacts:
     reassigned: frozenset[str] = frozenset()  # attributes assigned after construction
     tampering: tuple[str, ...] = ()  # the code reaches for the grader's own machinery
     dynamic: tuple[str, ...] = ()  # code the reading cannot follow (exec, getattr …)
+    seeking: tuple[str, ...] = ()  # code that looks for the grader (the stack, sys.modules …)
+    own_accuracy: tuple[str, ...] = ()  # a metric of the code's own named 'accuracy'
     callback_classes: tuple[str, ...] = ()  # classes whose on_epoch_end sets stop_training
     returns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # function → returns
 
@@ -100,58 +110,79 @@ def _close(a: Any, b: Any) -> bool:
     return isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-6)
 
 
-def read(cells: Iterable[str]) -> SourceFacts:
-    trees = [tree for tree in (_parse(cell) for cell in cells) if tree is not None]
+def read(cells: Iterable[str], notebook: bool = True) -> SourceFacts:
+    """What the code says. `cells` are a notebook's code cells, read as IPython runs them
+    (magics resolved), or with `notebook=False` a module's text, read as Python runs it.
+    Code nested deeper than the reading can walk (`1+1+…` a thousand times parses, but
+    visiting it overflows the stack) is noted as code the reading cannot follow."""
+    try:
+        return _read(list(cells), notebook)
+    except RecursionError:
+        return SourceFacts(parsed=False, dynamic=("code nested too deeply for the grader to "
+                                                  "read",))
+
+
+def _read(cells: list[str], notebook: bool) -> SourceFacts:
+    budget = magics.Budget()
+    pieces = [magics.read_cell(cell, budget) if notebook
+              else magics.ReadCell(_parse_module(cell), cell, []) for cell in cells]
+    trees = [piece.tree for piece in pieces if piece.tree is not None]
+    notes = [note for piece in pieces for note in piece.notes]
     if not trees:
-        return SourceFacts(parsed=False)
+        return SourceFacts(parsed=False, dynamic=tuple(dict.fromkeys(notes)))
     module = ast.Module(body=[node for tree in trees for node in tree.body], type_ignores=[])
     reader = _Reader(_bindings(module))
     reader.visit(module)
     return SourceFacts(
         calls=dict(reader.call_counts), arguments=reader.values(),
         reassigned=frozenset(reader.reassigned),
-        tampering=tuple(dict.fromkeys(_tampering(cells))),
-        dynamic=tuple(dict.fromkeys(reader.dynamic)),
+        tampering=tuple(dict.fromkeys(_tampering(text for piece in pieces
+                                                 for text in _texts(piece)))),
+        dynamic=tuple(dict.fromkeys(notes + reader.dynamic)),
+        seeking=tuple(seeking.seeking(module)), own_accuracy=tuple(seeking.own_accuracy(module)),
         callback_classes=tuple(reader.callbacks), returns=reader.returns)
 
 
-def python_of(cell: str) -> str | None:
-    """A cell as plain Python: IPython's `!shell` and `%magic` lines (with their `\\`
-    continuation lines) read as `pass`; None for a `%%cell` magic cell."""
-    if cell.lstrip().startswith("%%"):
-        return None
-    lines, continued = [], False
-    for line in cell.splitlines():
-        if continued or re.match(r"^\s*[!%]", line):
-            lines.append("" if continued else re.sub(r"^(\s*)[!%].*$", r"\1pass", line))
-            continued = line.rstrip().endswith("\\")
-        else:
-            lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def _parse(cell: str) -> ast.Module | None:
-    source = python_of(cell)
-    if source is None:
-        return None
+def python_of(cell: str) -> str:
+    """A notebook cell as the Python IPython runs: magics that run Python in the process
+    (`%%capture`, `%%time`, `%time stmt`, `%%writefile` bodies) give their code, the others
+    stay the calls IPython makes (grader.evidence.magics). A cell that does not parse is
+    given as IPython's text of it."""
     try:
-        return ast.parse(source)
+        return _texts(magics.read_cell(cell))[-1]
+    except RecursionError:
+        return cell
+
+
+def _texts(piece: magics.ReadCell) -> list[str]:
+    """The cell's text as IPython rewrote it, then, when a magic's body was read in its
+    place, the Python read (names in a body are names, not part of a string)."""
+    if not piece.resolved or piece.tree is None:
+        return [piece.text]
+    try:
+        return [piece.text, ast.unparse(piece.tree) + "\n"]
+    except (ValueError, RecursionError):
+        return [piece.text]
+
+
+def _parse_module(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
-def _tampering(cells: Iterable[str]) -> list[str]:
+def _tampering(texts: Iterable[str]) -> list[str]:
     found = []
-    for cell in cells:
-        for kind, text in _tokens(cell):
-            if kind == tokenize.NAME and _GRADER_IDENTIFIERS.search(text) \
-                    or kind == tokenize.STRING and _GRADER_STRINGS.search(text):
-                found.append(f"the code names the grader's own machinery ({text[:60]!r})")
+    for text in texts:
+        for kind, token in _tokens(text):
+            if kind == tokenize.NAME and _GRADER_IDENTIFIERS.search(token) \
+                    or kind == tokenize.STRING and _GRADER_STRINGS.search(token):
+                found.append(f"the code names the grader's own machinery ({token[:60]!r})")
     return found[:5]
 
 
-def _tokens(cell: str) -> list[tuple[int, str]]:
-    source = python_of(cell) or ""
+def _tokens(source: str) -> list[tuple[int, str]]:
     try:
         return [(t.type, t.string) for t in
                 tokenize.generate_tokens(io.StringIO(source).readline)]
@@ -194,6 +225,8 @@ class _Reader(ast.NodeVisitor):
         name = _call_name(node.func)
         if isinstance(node.func, ast.Name) and name in _DYNAMIC:  # the builtins, not
             self.dynamic.append(f"{name}()")                     # model.compile()
+        elif name in _DYNAMIC_CALLS:  # operator.attrgetter or attrgetter alike
+            self.dynamic.append(f"{name}()")
         if name in _POSITIONS:
             self.call_counts[name] = self.call_counts.get(name, 0) + 1
             self._arguments(name, node)
@@ -268,6 +301,15 @@ class _Reader(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         self.dynamic += [f"import {a.name}" for a in node.names
                          if a.name.split(".")[0] in _DYNAMIC_MODULES and a.name != "sys"]
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        """`from importlib import import_module` reaches what `import importlib` does;
+        `from sys import argv` is as harmless as `import sys`."""
+        root = (node.module or "").split(".")[0]
+        if node.level == 0 and root in _DYNAMIC_MODULES and root != "sys":
+            self.dynamic.append(f"from {node.module} import "
+                                f"{', '.join(a.name for a in node.names)[:40]}")
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:

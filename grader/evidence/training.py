@@ -8,7 +8,9 @@ The rules below turn disagreements into verdicts, and are careful with honest dy
 - Keras's flow_from_directory reads every image of every batch from disk, each epoch:
   epochs that read no image did not train, and images read after the last recorded epoch
   were read by epochs nobody recorded (evaluate/predict calls are recorded and excluded).
-  A tf.data pipeline may cache: for it, missing reads only ask for review.
+  Anything else the fit is given (an array decoded before it, a tf.data pipeline that may
+  cache, a Python generator over preloaded images) may train without a read: there the
+  reads cannot corroborate the epochs, and what could not be seen asks for review.
 - A fit that raised was cut inside an epoch that never reached its record (a callback
   that raises in on_epoch_end runs before the record): up to one epoch of reads after
   the last record is that epoch, not hidden training, and the saved model is that
@@ -20,20 +22,50 @@ The rules below turn disagreements into verdicts, and are careful with honest dy
   was written afterwards.
 - An epoch's accuracy is averaged while the weights move, so the final model may honestly
   score less than the last epoch said (measured: 1.000 recorded, 0.787 measured on real
-  notebooks with 2 steps of 40). Only a model at chance contradicts a trained history.
+  notebooks with 2 steps of 40). A model at chance behind a trained history contradicts
+  it — unless the kernel saw every recorded epoch read the images and nothing after: then
+  the training was real and the model collapsed (issue 20: 64 of 80 images an epoch,
+  1.000 recorded, chance measured), which a person should look at, not an accusation.
+- Training outside the graded fit (train_on_batch, a fit started from a callback, an
+  earlier fit of other settings) shaped the graded model without the graded fit's records
+  covering it: review (grader.evidence.outside).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from grader.evidence import CORROBORATED, NOT_TRUSTED, REVIEW, Trust
 from grader.evidence.observed import Observed, count_between
+from grader.evidence.outside import outside_training
+from grader.run.trace import FitCall
 
 GRACE = 0.3  # seconds between an event and the reads it follows (the watcher polls 0.1 s)
 MIN_EXTRA_READS = 8  # fewer reads after training are a picture shown, not an epoch
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What the reads showed of the graded fit's epochs."""
+
+    verdict: Trust | None  # a contradiction or a blind spot; None when corroborated
+    every_epoch: bool  # each recorded epoch read the images, and nothing after the last
+
+
+def from_disk(fit: FitCall) -> bool:
+    """Whether the fit trained on a recorded flow_from_directory iterator, which reads
+    its images from disk every epoch (traces older than x_kind: a recorded flow)."""
+    return fit.train_flow_id is not None and fit.x_kind in (None, "flow")
+
+
 def training(o: Observed) -> Trust:
     """Trust in the recorded epochs, stop and final accuracy of the training fit."""
+    own = _own_epochs(o)
+    extra = outside_training(o)
+    return own if extra is None else own.worse(extra)
+
+
+def _own_epochs(o: Observed) -> Trust:
     fit = o.trace.training_fit
     if fit is None or not fit.epochs:
         return Trust(CORROBORATED, "no training epoch was recorded, nothing to corroborate")
@@ -44,9 +76,9 @@ def training(o: Observed) -> Trust:
     if start is None or len(ends) != len(fit.epochs):
         return Trust(NOT_TRUSTED, "the recorded epochs are not the ones the run sent as "
                                   "they ended")
-    verdicts = [_reads(o, fit.train_flow_id is not None, start, ends, fit.completed),
-                _stop(fit.stopped_by, fit.stopped_at_epoch, stop, ends),
-                _accuracy(o, fit.epochs[-1].accuracy, fit.completed)]
+    seen = _reads(o, fit, start, ends)
+    verdicts = [seen.verdict, _stop(fit.stopped_by, fit.stopped_at_epoch, stop, ends),
+                _accuracy(o, fit.epochs[-1].accuracy, fit.completed, seen.every_epoch)]
     worst = max((v for v in verdicts if v is not None),
                 key=lambda v: (v.level == NOT_TRUSTED, v.level == REVIEW), default=None)
     if worst is not None:
@@ -60,36 +92,66 @@ def training(o: Observed) -> Trust:
                     if measured is not None else ""))
 
 
-def _reads(o: Observed, from_disk: bool, start: float, ends: list[float],
-           completed: bool) -> Trust | None:
+def _kind(fit: FitCall) -> str:
+    kind = fit.x_kind or "something other than a recorded flow"
+    return {"array": "an array", "dataset": "a tf.data dataset",
+            "generator": "a Python generator",
+            "flow": "an iterator no recorded flow_from_directory made"}.get(kind, kind)
+
+
+def _reads(o: Observed, fit: FitCall, start: float, ends: list[float]) -> _Seen:
     if not o.reads.available:
-        return Trust(REVIEW, "the grader could not watch the run's reads here: "
-                             + "; ".join(o.reads.problems))
+        return _Seen(Trust(REVIEW, "the grader could not watch the run's reads here: "
+                                   + "; ".join(o.reads.problems)), False)
+    disk, complete = from_disk(fit), o.reads.complete
+    if fit.x_kind == "array":
+        return _Seen(Trust(REVIEW, "the images were decoded before training (x was an "
+                                   "array): the grader could not see which epochs read "
+                                   "them"), False)
     reads = o.read_times(o.train_names)
     during = count_between(reads, start, ends[-1] + GRACE)
+    incomplete = Trust(REVIEW, "the grader's watch of the reads was incomplete ("
+                               + "; ".join(o.reads.problems) + "): it could not see "
+                               "every read of the recorded epochs")
     if during == 0:
-        if from_disk and o.reads.complete:
-            return Trust(NOT_TRUSTED, f"its {len(ends)} recorded epoch(s) read none of the "
-                                      "training images: they did not train on them")
-        return Trust(REVIEW, "no training image was seen read during the recorded epochs "
-                             "(a cached tf.data pipeline reads them once, before)")
+        if disk and complete:
+            return _Seen(Trust(NOT_TRUSTED, f"its {len(ends)} recorded epoch(s) read none "
+                                            "of the training images: they did not train "
+                                            "on them"), False)
+        return _Seen(incomplete if not complete else Trust(
+            REVIEW, f"the fit trained on {_kind(fit)} and no training image was read "
+                    "during its epochs (loaded or cached before): the grader could not "
+                    "see which epochs read them"), False)
     bounds = [start, *ends]
     silent = [i + 1 for i in range(len(ends))
               if count_between(reads, bounds[i], bounds[i + 1]) == 0]
-    if from_disk and len(silent) > max(1, len(ends) // 2):
-        return Trust(NOT_TRUSTED, f"{len(silent)} of the {len(ends)} recorded epochs read no "
-                                  "training image: they did not train on them")
-    windows = o.inference_windows()
-    after = [t for t in reads if t > ends[-1] + GRACE
-             and not any(a - GRACE <= t <= b + GRACE for a, b in windows)]
+    if disk and complete and len(silent) > max(1, len(ends) // 2):
+        return _Seen(Trust(NOT_TRUSTED, f"{len(silent)} of the {len(ends)} recorded epochs "
+                                        "read no training image: they did not train on "
+                                        "them"), False)
+    after = o.reads_outside_inference(reads, ends[-1] + GRACE, GRACE)
     per_epoch = during / len(ends)
-    interrupted = 0.0 if completed else per_epoch  # the epoch the fit raised in
-    if from_disk and len(after) - interrupted >= max(MIN_EXTRA_READS, per_epoch / 2):
-        return Trust(NOT_TRUSTED, f"after its last recorded epoch ({len(ends)}) the run "
-                                  f"read the training images {len(after)} more times, "
-                                  f"about {len(after) / per_epoch:.0f} more epoch(s) of "
-                                  "training that it did not record")
-    return None
+    interrupted = 0.0 if fit.completed else per_epoch  # the epoch the fit raised in
+    hidden = len(after) - interrupted >= max(MIN_EXTRA_READS, per_epoch / 2)
+    if hidden and disk:  # reads seen are seen, however incomplete the watch
+        return _Seen(Trust(NOT_TRUSTED, f"after its last recorded epoch ({len(ends)}) the "
+                                        f"run read the training images {len(after)} more "
+                                        f"times, about {len(after) / per_epoch:.0f} more "
+                                        "epoch(s) of training that it did not record"),
+                     False)
+    if not complete:
+        return _Seen(incomplete, False)
+    if silent and not disk:
+        return _Seen(Trust(REVIEW, f"the fit trained on {_kind(fit)} and its epoch(s) "
+                                   f"{', '.join(map(str, silent))} read no training image "
+                                   "(cached or preloaded): the grader could not see them "
+                                   "train"), False)
+    if hidden:
+        return _Seen(Trust(REVIEW, f"the training images were read {len(after)} times "
+                                   f"after the last recorded epoch of a fit on "
+                                   f"{_kind(fit)}: the grader could not tell whether that "
+                                   "was training"), False)
+    return _Seen(None, not silent)
 
 
 def _stop(callback: str | None, epoch: int | None, arrived: float | None,
@@ -106,12 +168,19 @@ def _stop(callback: str | None, epoch: int | None, arrived: float | None,
     return None
 
 
-def _accuracy(o: Observed, recorded: float | None, completed: bool) -> Trust | None:
+def _accuracy(o: Observed, recorded: float | None, completed: bool,
+              seen_training: bool) -> Trust | None:
     measured = o.scoring.train_accuracy
     if recorded is None or measured is None:
         return None
     chance = 1 / max(1, len(o.spec.classes))
     if recorded > 0.9 and measured <= chance + 0.1:
+        if seen_training:
+            return Trust(REVIEW, f"the saved model classifies {measured:.0%} of the "
+                                 "training images correctly (chance), while the run "
+                                 f"recorded {recorded:.1%}; the kernel saw every recorded "
+                                 "epoch read the images and none after, so the training "
+                                 "was real: a model that collapsed, for a person to look at")
         return Trust(NOT_TRUSTED, f"the saved model classifies {measured:.0%} of the "
                                   "training images correctly (chance), while the run "
                                   f"recorded {recorded:.1%}: it is not a model those "

@@ -91,8 +91,10 @@ def _line_chart(result: GradeResult, key: str, values: list[tuple[int, float]], 
     y = _y_of(top)
     stop = result.metrics.get("stop_epoch")
     stop = int(stop) if isinstance(stop, int) and stop > 0 else None
-    step = max(1, math.ceil(last / 10))
-    x_ticks = [Tick(x(e), str(e)) for e in range(1, last + 1) if e == 1 or e % step == 0]
+    step = max(1, -(-last // 10))  # in integers: a run may record epoch 10**300
+    # 1 and every multiple of step, made directly: a loop over every epoch up to the
+    # last recorded number took as long as the run's largest epoch number said
+    x_ticks = [Tick(x(e), str(e)) for e in dict.fromkeys([1, *range(step, last + 1, step)])]
     y_ticks = [Tick(y(v), f"{v:g}") for v in (0.0, top / 2, top)]
     name = "accuracy" if key == "accuracy" else "loss"
     shown = ", ".join(f"epoch {e}: {v:.4g}" for e, v in values)

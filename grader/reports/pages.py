@@ -5,6 +5,16 @@ outputs, layer names). Jinja2's autoescape is the first defence; the policy is t
 no request may leave the file (default-src 'none'), and the only script that may run is
 the summary's own, allowed by its hash, so even an escaping slip could not run injected
 code or fetch anything.
+
+Why every value is made inert on its way out (the environment's `finalize`): text from a
+run carries control characters — ESC and CSI sequences, BEL, NUL, a lone \r — that
+autoescape leaves alone. They reach whoever opens a report with a terminal tool (`cat`,
+`less`, `grep`, a diff of two reports) as live escape sequences, and a browser shows some
+and hides others. So every `{{ … }}` of every template goes through grader.terminal.inert,
+as the terminal output already does: one place no template can forget. Each such
+character is written as its visible escape (ESC as `\x1b`), not dropped: the page says the
+run printed one, reads the same as the grader's terminal lines, and a dropped character
+could join two words into one the run chose. Newline and tab stay (they lay out <pre>).
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import importlib.resources
 from collections.abc import Mapping
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup
 
 from grader.exercise.spec import ExerciseSpec, ReferenceLayer
@@ -24,6 +34,7 @@ from grader.files import atomic_write
 from grader.reports import summary, view
 from grader.results.layout import CSV, OutputLayout
 from grader.results.result import GradeResult
+from grader.terminal import inert
 
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -39,12 +50,24 @@ def points(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
+def shown(value: object) -> object:
+    """A value as a template writes it out: text with its control characters made visible
+    escapes (grader.terminal.inert). Markup (a macro's output, the page's own script) stays
+    markup; numbers and undefined values are left for Jinja2 to write as before. Runs
+    before autoescape, which then escapes the result."""
+    if value is None or isinstance(value, bool | int | float | Undefined):
+        return value
+    if hasattr(value, "__html__"):
+        return Markup(inert(value.__html__()))
+    return inert(value)
+
+
 def environment() -> Environment:
     """The Jinja2 environment every page is rendered in: autoescaped, so every string
-    from a submission is text, never markup."""
+    from a submission is text, never markup, and every value written out is inert."""
     env = Environment(loader=FileSystemLoader(templates_dir()),
                       autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=shown)
     env.filters["points"] = points
     return env
 

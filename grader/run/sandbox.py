@@ -37,6 +37,7 @@ from grader.exercise.spec import ExerciseSpec
 from grader.processes import die_with_parent
 from grader.processes import libc as load_libc
 from grader.run.cgroups import MemoryCage
+from grader.run.diskwatch import DiskWatch
 from grader.run.mounts import SandboxPython, sandbox_python
 from grader.run.stage import RUN_ROOT_IN_SANDBOX
 
@@ -148,7 +149,12 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
                        workdir: str) -> list[str]:
     argv = ["bwrap", "--die-with-parent", "--new-session", *_namespace_args(),
             "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+            # no fresh tmpfs the inotify watch does not see (issue 19: images copied there
+            # are read unseen): /run is read-only; /dev/shm must stay writable (Python's
+            # locks, which flow_from_directory's thread pool makes, live there), so it is
+            # a folder of the watched run folder
+            "--bind", str(_shared_memory(run_dir)), "/dev/shm",
+            "--tmpfs", "/run", "--remount-ro", "/run"]
     # /tmp first: Python may live under /tmp (a CI clone) when it cannot be bound from a
     # neutral farm, and a later mount of /tmp would hide it.
     python = _python_paths()
@@ -172,6 +178,22 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
     return argv + [python.inside(arg) for arg in [*prefix, *command]]
 
 
+def _shared_memory(run_dir: Path) -> Path:
+    """The run's /dev/shm: run/tmp/.shm, under the inotify watch of the run folder."""
+    folder = run_dir / "tmp" / ".shm"
+    if not folder.parent.is_dir():  # the run cannot start anyway (its /tmp is bound too)
+        return folder
+    if folder.is_symlink() or folder.exists() and not folder.is_dir():
+        folder.unlink()  # a link a run left there is never followed (chmod as root)
+    folder.mkdir(exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, 0o1777)
+    finally:
+        os.close(fd)
+    return folder
+
+
 def hand_over(run_dir: Path, uid: int = SANDBOX_UID) -> None:
     """Give the run folder to the sandbox uid: everything writable by its owner changes
     owner (read-only files such as the served zip stay root's). Never follows links."""
@@ -182,71 +204,6 @@ def hand_over(run_dir: Path, uid: int = SANDBOX_UID) -> None:
             with contextlib.suppress(OSError):
                 if os.lstat(path).st_mode & stat.S_IWUSR:
                     os.lchown(path, uid, uid)
-
-
-def folder_usage(folder: Path, max_files: int | None = None) -> tuple[int, int]:
-    """(bytes on disk, entries) under `folder`, without following links; stops counting
-    bytes once `max_files` entries were seen (a million empty files is its own attack)."""
-    total, entries = 0, 0
-    stack = [str(folder)]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as listing:
-                for entry in listing:
-                    entries += 1
-                    if max_files is not None and entries > max_files:
-                        return total, entries
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += info.st_blocks * 512
-                    if stat.S_ISDIR(info.st_mode):
-                        stack.append(entry.path)
-        except OSError:
-            continue
-    return total, entries
-
-
-class _DiskWatch:
-    """Polls the run folder; over the disk or file-count limit it calls `stop` once."""
-
-    def __init__(self, run_dir: Path, limits: RunLimits, stop: Any) -> None:
-        self.run_dir, self.limits, self.stop = run_dir, limits, stop
-        self.baseline = folder_usage(run_dir)[0]
-        self.message = ""
-        self.peak = 0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def start(self) -> None:
-        if self.limits.disk_mb or self.limits.max_files:
-            self._thread.start()
-
-    def _watch(self) -> None:
-        disk = (self.limits.disk_mb or 0) * 1024 * 1024
-        interval = self.limits.disk_poll_seconds
-        while not self._done.wait(interval):
-            used, entries = folder_usage(self.run_dir, self.limits.max_files)
-            self.peak = max(self.peak, used - self.baseline)
-            # past half the limit, look five times as often: the overshoot is what the
-            # run writes between two looks
-            near = disk and used - self.baseline > disk // 2
-            interval = self.limits.disk_poll_seconds / (5 if near else 1)
-            if disk and used - self.baseline > disk:
-                self.message = (f"the run wrote more than its {self.limits.disk_mb} MB disk "
-                                "limit into its folder and was stopped")
-            elif self.limits.max_files and entries > self.limits.max_files:
-                self.message = (f"the run created more than {self.limits.max_files} files "
-                                "in its folder and was stopped")
-            if self.message:
-                self.stop()
-                return
-
-    def close(self) -> None:
-        self._done.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
 
 class _Tail:
@@ -351,7 +308,8 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
                for tail, pipe in ((stdout, process.stdout), (stderr, process.stderr))]
     for reader in readers:
         reader.start()
-    watch = _DiskWatch(run_dir, limits, stop)
+    watch = DiskWatch(run_dir, limits.disk_mb, limits.max_files,
+                      limits.disk_poll_seconds, stop)
     watch.start()
     status, message = "finished", ""
     try:

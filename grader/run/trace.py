@@ -2,18 +2,39 @@
 
 Every field is type-checked and size-bounded; anything malformed becomes a recorded
 problem and a missing value, never an exception. Checks only ever see these typed objects.
+
+Bounded in count as well as in size (issue 19): what this module lets through is all that
+the evidence, grade.py's result and the reports ever handle, so a count the run chooses
+is cut here — epochs per fit and in all, log names per fit, class names per flow — and
+each kind of problem is noted once, however many fields have it. The typed, bounded
+readers of any untrusted JSON are grader.run.fields.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.run.artefacts import read_json
 from grader.run.events import Replay
+from grader.run.fields import (
+    Reader,
+    bounded,
+    classes,
+    json_file,
+    json_object,
+    optional_floats,
+    size,
+    text,
+)
 from grader.runner.contract import EXECUTION_FILE, EXECUTION_ROOT, TRACE_FILE, TRACE_ROOT
+
+MAX_FIT_EPOCHS = 10_000  # epochs kept per fit (a course fit runs 15 to 100)
+MAX_EPOCHS = 20_000  # epochs kept in all: the last fits keep theirs (the graded one is last)
+MAX_LOG_NAMES = 32  # distinct names in a fit's epoch logs (Keras logs four to ten)
+MAX_LOG_NAME = 64  # characters of a log name ('val_sparse_categorical_accuracy' is 31)
 
 
 @dataclass(frozen=True)
@@ -152,69 +173,19 @@ class Trace:
                     return flow
         return self.flows[0] if self.flows else None
 
+    def position(self, fit: FitCall) -> int:
+        """Where `fit` is among the fits: by identity, since `index` compares fits field by
+        field (their epochs too) and finds the first of several equal fits, not this one."""
+        found = next((i for i, f in enumerate(self.fits) if f is fit), None)
+        return self.fits.index(fit) if found is None else found
+
     def generator_of(self, flow: FlowCall | None) -> Generator | None:
         if flow is None:
             return None
         return next((g for g in self.generators if g.id == flow.generator_id), None)
 
 
-class _Reader:
-    """Typed getters that note a problem instead of raising on a wrong type."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def get(self, raw: Any, key: str, kind: type | tuple[type, ...], default: Any = None,
-            limit: int = 1000) -> Any:
-        value = raw.get(key, default) if isinstance(raw, dict) else default
-        if value is None or value is default:
-            return value
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if kind is int and isinstance(value, bool):
-            value = None
-        if not isinstance(value, kind):
-            self.problems.append(f"trace field '{key}' has an unexpected type")
-            return default
-        if isinstance(value, float) and not math.isfinite(value):
-            return default
-        if isinstance(value, str):
-            return value[:limit]
-        return value
-
-    def items(self, raw: Any, key: str, limit: int = 500) -> list[Any]:
-        value = raw.get(key) if isinstance(raw, dict) else None
-        if not isinstance(value, list):
-            if value is not None:
-                self.problems.append(f"trace field '{key}' is not a list")
-            return []
-        return [v for v in value[:limit] if isinstance(v, dict)]
-
-
-def _bounded(value: Any, depth: int = 0) -> Any:
-    """A free-form value (generator kwargs, loss, metrics) cut to a sane shape: reports and
-    result.json never carry a 900-deep structure or a megabyte string from the run."""
-    if isinstance(value, str):
-        return value[:300]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if depth >= 4:
-        return "…"
-    if isinstance(value, dict):
-        return {str(k)[:100]: _bounded(v, depth + 1) for k, v in list(value.items())[:50]}
-    if isinstance(value, list):
-        return [_bounded(v, depth + 1) for v in value[:50]]
-    return None
-
-
-def _optional_floats(raw: Any) -> tuple[float | None, ...]:
-    if not isinstance(raw, list):
-        return ()
-    return tuple(float(v) if isinstance(v, int | float) and not isinstance(v, bool)
-                 and math.isfinite(v) else None for v in raw[:20])
-
-
-def _entry_point(definitions: list[dict[str, Any]], reader: _Reader) -> EntryPoint | None:
+def _entry_point(definitions: list[dict[str, Any]], reader: Reader) -> EntryPoint | None:
     """The graded function as last defined: who called it first, and what its last
     finished call returned or raised."""
     if not definitions:
@@ -231,40 +202,60 @@ def _entry_point(definitions: list[dict[str, Any]], reader: _Reader) -> EntryPoi
                       get(final, "error", str))
 
 
-def _numbers(raw: Any) -> dict[str, float]:
+def _numbers(raw: Any, names: dict[str, str], reader: Reader) -> dict[str, float]:
+    """An epoch's numeric logs. `names` are the fit's log names so far: a fit keeps at most
+    MAX_LOG_NAMES of them, so its epochs make a table of a few columns, not a million."""
     if not isinstance(raw, dict):
         return {}
-    return {str(k)[:100]: float(v) for k, v in list(raw.items())[:100]
-            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
+    logs = {}
+    for key, value in itertools.islice(raw.items(), 100):
+        if not isinstance(value, int | float) or isinstance(value, bool) \
+                or not math.isfinite(value):
+            continue
+        name = names.get(key)
+        if name is None and len(names) >= MAX_LOG_NAMES:
+            reader.note(f"a fit's epochs logged more than {MAX_LOG_NAMES} names; the rest "
+                        "were not read")
+            continue
+        logs[name or names.setdefault(key, str(key)[:MAX_LOG_NAME])] = float(value)
+    return logs
 
 
-def _size(raw: Any) -> tuple[int, ...] | None:
-    if isinstance(raw, list) and all(isinstance(v, int) for v in raw) and len(raw) <= 4:
-        return tuple(raw)
-    return None
+def _epochs(raw: dict[str, Any], kept: int, reader: Reader) -> tuple[Epoch, ...]:
+    """The first `kept` epochs of a fit, noting any cut."""
+    raws = raw.get("epochs")
+    if isinstance(raws, list) and len(raws) > kept:
+        reader.note(f"a fit recorded more epochs than the grader keeps ({MAX_FIT_EPOCHS:,} a "
+                    f"fit, {MAX_EPOCHS:,} in all); the rest were not read")
+    names: dict[str, str] = {}
+    return tuple(Epoch(reader.get(e, "epoch", int, 0), _numbers(e.get("logs"), names, reader))
+                 for e in reader.items(raw, "epochs", limit=kept))
 
 
-def _object(value: Any, name: str, problems: list[str]) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.append(f"{name} is not a JSON object; ignored")
-        return {}
-    return value
+def _epochs_kept(fits: list[dict[str, Any]]) -> list[int]:
+    """How many epochs each fit keeps: MAX_FIT_EPOCHS each, MAX_EPOCHS in all, given from
+    the last fit back, since the graded fit is the last that ran."""
+    room, kept = MAX_EPOCHS, []
+    for fit in reversed(fits):
+        raws = fit.get("epochs")
+        count = min(len(raws) if isinstance(raws, list) else 0, MAX_FIT_EPOCHS, room)
+        kept.append(count)
+        room -= count
+    return kept[::-1]
 
 
 def read_files(artefacts: Path, problems: list[str]) -> tuple[dict[str, Any],
                                                                dict[str, Any]]:
     """trace.json and execution.json as the run wrote them (its last word on disk)."""
-    return (_object(read_json(artefacts / TRACE_FILE, problems), TRACE_FILE, problems),
-            _object(read_json(artefacts / EXECUTION_FILE, problems), EXECUTION_FILE,
-                    problems))
+    return (json_object(json_file(artefacts / TRACE_FILE, problems), TRACE_FILE, problems),
+            json_object(json_file(artefacts / EXECUTION_FILE, problems), EXECUTION_FILE,
+                        problems))
 
 
 def load(artefacts: Path, replay: Replay | None = None) -> Trace:
     """The run's account: from the event stream when the run sent one (what it said as it
     happened), else from the files it left (the Jupyter-kernel path, old runners)."""
-    reader = _Reader()
+    reader = Reader()
     if replay is not None and replay.received:
         raw, raw_execution = replay.root(TRACE_ROOT) or {}, replay.root(EXECUTION_ROOT) or {}
         reader.problems += replay.problems
@@ -274,37 +265,35 @@ def load(artefacts: Path, replay: Replay | None = None) -> Trace:
 
 
 def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
-          reader: _Reader | None = None) -> Trace:
-    reader = reader or _Reader()
+          reader: Reader | None = None) -> Trace:
+    reader = reader or Reader()
     get, items = reader.get, reader.items
     generators = tuple(Generator(get(g, "id", int, -1), get(g, "rescale", float),
-                                 _bounded(get(g, "kwargs", dict, {})),
-                                 _optional_floats(g.get("rescales_used")))
+                                 bounded(get(g, "kwargs", dict, {})),
+                                 optional_floats(g.get("rescales_used")))
                        for g in items(raw, "generators"))
     flows = tuple(FlowCall(
         id=get(f, "id", int, -1), generator_id=get(f, "generator_id", int),
-        directory=get(f, "directory", str), target_size=_size(f.get("target_size")),
+        directory=get(f, "directory", str), target_size=size(f.get("target_size")),
         batch_size=get(f, "batch_size", int), class_mode=get(f, "class_mode", str),
         images_found=get(f, "images_found", int),
-        class_indices={str(k)[:100]: v for k, v in (get(f, "class_indices", dict) or {}).items()
-                       if isinstance(v, int)} if get(f, "class_indices", dict) is not None
-        else None,
+        class_indices=classes(get(f, "class_indices", dict)),
         error=get(f, "error", str)) for f in items(raw, "flows"))
-    compiles = tuple(CompileCall(_bounded(c.get("loss"))
+    compiles = tuple(CompileCall(bounded(c.get("loss"))
                                  if isinstance(c.get("loss"), str | list | dict) else None,
                                  get(c, "optimizer", str), get(c, "learning_rate", float),
-                                 _bounded(c.get("metrics")))
+                                 bounded(c.get("metrics")))
                      for c in items(raw, "compiles"))
     fits = []
-    for f in items(raw, "fits"):
+    raw_fits = items(raw, "fits")
+    for f, kept in zip(raw_fits, _epochs_kept(raw_fits), strict=True):
         stopped = f.get("stopped_by") if isinstance(f.get("stopped_by"), dict) else {}
         fits.append(FitCall(
             id=get(f, "id", int, -1), epochs_requested=get(f, "epochs_requested", int),
             steps_per_epoch=get(f, "steps_per_epoch", int),
             train_flow_id=get(f, "train_flow_id", int),
-            callbacks=tuple(str(c)[:100] for c in (get(f, "callbacks", list, []))[:20]),
-            epochs=tuple(Epoch(get(e, "epoch", int, 0), _numbers(e.get("logs")))
-                         for e in items(f, "epochs", limit=10_000)),
+            callbacks=tuple(text(c, 100) for c in (get(f, "callbacks", list, []))[:20]),
+            epochs=_epochs(f, kept, reader),
             stopped_by=get(stopped, "callback", str, limit=100),
             stopped_at_epoch=get(stopped, "epoch", int),
             completed=bool(get(f, "completed", bool, False)), error=get(f, "error", str),
@@ -329,10 +318,10 @@ def parse(raw: dict[str, Any], raw_execution: dict[str, Any],
     entry = _entry_point(items(raw, "entry_points", limit=50), reader)
     return Trace(
         generators=generators, flows=flows,
-        datasets=tuple(_bounded(d) for d in items(raw, "datasets")), compiles=compiles,
+        datasets=tuple(bounded(d) for d in items(raw, "datasets")), compiles=compiles,
         fits=tuple(fits),
         entry_point=entry,
-        compat_notes=tuple(str(n)[:300] for n in get(raw, "compat_notes", list, [])[:50]),
+        compat_notes=tuple(text(n, 300) for n in get(raw, "compat_notes", list, [])[:50]),
         model_saved=bool(get(raw, "model_saved", bool, False)),
         model_error=get(raw, "model_error", str, limit=500),
         rescalings=tuple(v for v in (get(r, "scale", float) for r in items(raw, "rescalings",

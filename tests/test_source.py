@@ -79,3 +79,12 @@ def test_unreadable_code_reads_as_nothing() -> None:
     facts = read(["def broken(:\n"])
     assert not facts.parsed and facts.values("compile", "loss").unknown
     assert UNKNOWN is not None
+
+
+def test_importing_base64_is_not_code_the_reading_cannot_follow() -> None:
+    """The 2022 and 2024 course templates import base64 to show images: no review for it.
+    Decoded bytes run only through exec and its kin, which are flagged themselves."""
+    assert read(["import base64\nimport codecs\nfrom base64 import b64decode\n"
+                        "print(base64.b64encode(b'x'))"]).dynamic == ()
+    hidden = read(["import base64\nexec(base64.b64decode('cHJpbnQoMSk='))"])
+    assert hidden.dynamic == ("exec()",)

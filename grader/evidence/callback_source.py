@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
+from grader.evidence.names import call_name
 from grader.evidence.source import python_of
 from grader.run.callback_test import CallbackSource
 from grader.run.trace import Trace
@@ -76,16 +77,14 @@ def _collect(statements: Sequence[ast.stmt],
             _collect(inner, enclosing, found)
 
 
-def _base_name(base: ast.expr) -> str:
-    if isinstance(base, ast.Attribute):
-        return base.attr
-    if isinstance(base, ast.Name):
-        return base.id
-    return ""
+
+
+def _base(node: ast.expr) -> str:
+    return call_name(node) or ""
 
 
 def _is_callback(cls: ast.ClassDef, own_classes: set[str]) -> bool:
-    bases = {_base_name(b) for b in cls.bases}
+    bases = {_base(b) for b in cls.bases}
     if any(b.endswith("Callback") for b in bases) or bases & own_classes:
         return True
     return any(isinstance(n, ast.FunctionDef) and n.name in _CALLBACK_METHODS
@@ -168,7 +167,7 @@ def _source_of(cls: ast.ClassDef,
     # base classes the code itself defines come first (their own scope is module level)
     own = {c.name: c for c, _ in found if c is not cls}
     for base in cls.bases:
-        defined = own.get(_base_name(base))
+        defined = own.get(_base(base))
         if defined is not None:
             statements.append(defined)
     for function in enclosing:
@@ -195,7 +194,7 @@ def _constructor(name: str, module: ast.Module) -> str:
     """How the code makes the callback: the first call of the class whose arguments are
     constants (or names of constants), else a call with no arguments."""
     for node in ast.walk(module):
-        if isinstance(node, ast.Call) and _base_name(node.func) == name \
+        if isinstance(node, ast.Call) and _base(node.func) == name \
                 and all(_safe(a) for a in node.args) \
                 and all(_safe(k.value) for k in node.keywords):
             call = ast.Call(func=ast.Name(name, ast.Load()), args=node.args,

@@ -29,6 +29,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from grader.evidence.names import call_name
+
 MAX_NESTING = 4  # %%time of %%capture of …: deeper is noted, not followed
 BUDGET_CHARS = 2_000_000  # characters IPython may tokenise for one submission
 LOOP_LIMIT = 500  # IPython's own TRANSFORM_LOOP_LIMIT: past it the cell raises in the run
@@ -136,17 +138,11 @@ def _magic_call(node: ast.AST) -> tuple[str, list[ast.expr]] | None:
     """(method, arguments) of a `get_ipython().method(...)` call, else None."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
             and node.func.attr in _MAGIC_CALLS and isinstance(node.func.value, ast.Call) \
-            and _name(node.func.value.func) == "get_ipython":
+            and call_name(node.func.value.func) == "get_ipython":
         return node.func.attr, list(node.args)
     return None
 
 
-def _name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def _strings(arguments: list[ast.expr]) -> list[str] | None:

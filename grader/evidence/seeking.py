@@ -25,6 +25,8 @@ import ast
 import re
 from collections.abc import Iterator
 
+from grader.evidence.names import call_name
+
 STACK = "the code inspects the call stack"
 MODULES = "the code looks up loaded modules"
 HEAP = "the code searches the interpreter's objects"
@@ -153,7 +155,7 @@ def _module_of(node: ast.AST, aliases: dict[str, str]) -> str | None:
         return node.attr
     if not isinstance(node, ast.Call):
         return None
-    called = _call_name(node.func)
+    called = call_name(node.func)
     if called == "get_ipython" or called is not None and aliases.get(called) == "get_ipython":
         return SHELL_ALIAS
     if called in ("__import__", "import_module") and node.args \
@@ -187,7 +189,7 @@ def _node_findings(node: ast.AST, aliases: dict[str, str]) -> list[str]:
         match = _STRING_NAMES.search(node.value[:10_000])
         if match:
             return [f"{_ANY_BASE[match.group(1)]} ({match.group(1)!r} in a string)"]
-    if isinstance(node, ast.Call) and _call_name(node.func) in ("getattr", "hasattr") \
+    if isinstance(node, ast.Call) and call_name(node.func) in ("getattr", "hasattr") \
             and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) \
             and isinstance(node.args[1].value, str):  # getattr(sys, "modules")
         return _attribute(ast.Attribute(node.args[0], node.args[1].value, ast.Load()),
@@ -233,7 +235,7 @@ def _classes(module: ast.Module) -> dict[str, ast.ClassDef]:
 
 
 def _base_names(cls: ast.ClassDef) -> list[str]:
-    return [name for name in map(_call_name, cls.bases) if name]
+    return [name for name in map(call_name, cls.bases) if name]
 
 
 def _derives(cls: ast.ClassDef, own: dict[str, ast.ClassDef], test: frozenset[str],
@@ -302,7 +304,7 @@ def own_accuracy(module: ast.Module) -> list[str]:
 
 
 def _metric_call(node: ast.Call, metrics: set[str], functions: set[str]) -> list[str]:
-    callee = _call_name(node.func) or ""
+    callee = call_name(node.func) or ""
     found = []
     if callee == "compile":
         given = [k.value for k in node.keywords if k.arg in ("metrics", "weighted_metrics")]
@@ -328,7 +330,7 @@ def _default_name(cls: ast.ClassDef, own: dict[str, ast.ClassDef]) -> str | None
     (a direct Metric subclass is named after its class in snake_case, a subclass of a
     Keras metric keeps that metric's default)."""
     for node in ast.walk(cls):
-        if isinstance(node, ast.Call) and _call_name(node.func) == "__init__":
+        if isinstance(node, ast.Call) and call_name(node.func) == "__init__":
             for keyword in node.keywords:
                 if keyword.arg == "name" and _string(keyword.value) is not None:
                     return _string(keyword.value)
@@ -365,9 +367,3 @@ def _string(node: ast.AST | None) -> str | None:
     return None
 
 
-def _call_name(func: ast.AST) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None

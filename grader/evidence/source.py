@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.evidence import magics, seeking
+from grader.evidence.names import call_name
 
 UNKNOWN = object()  # a value the reading cannot tell
 MAX_DEPTH = 8
@@ -224,7 +225,7 @@ class _Reader(ast.NodeVisitor):
         return out
 
     def visit_Call(self, node: ast.Call) -> None:
-        name = _call_name(node.func)
+        name = call_name(node.func)
         if isinstance(node.func, ast.Name) and name in _DYNAMIC:  # the builtins, not
             self.dynamic.append(f"{name}()")                     # model.compile()
         elif name in _DYNAMIC_CALLS:  # operator.attrgetter or attrgetter alike
@@ -285,7 +286,7 @@ class _Reader(ast.NodeVisitor):
         the function tf.keras.losses.binary_crossentropy, or an object
         tf.keras.losses.BinaryCrossentropy()."""
         if isinstance(node, ast.Call):
-            return _call_name(node.func) or UNKNOWN
+            return call_name(node.func) or UNKNOWN
         if isinstance(node, ast.Attribute):
             return node.attr
         return self.evaluate(node)
@@ -337,12 +338,6 @@ def _interesting(call: str) -> tuple[str, ...]:
             "Rescaling": ("scale",)}[call]
 
 
-def _call_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def _arithmetic(op: ast.operator, left: Any, right: Any) -> Any:

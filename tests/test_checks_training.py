@@ -363,7 +363,7 @@ def test_a_callback_stopping_in_the_run_that_never_passes_fails() -> None:
     verdict = behaviour(fit([0.9], 1), callback_tests=probed(stops))
 
     assert verdict.status == FAILED
-    assert "stopped at epoch 25 of a run that never passed 0.999" in verdict.message
+    assert "stopped at epoch 25 of the grader's test run that never passes 0.999" in verdict.message
 
 
 def test_a_callback_that_never_stops_fails() -> None:

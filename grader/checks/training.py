@@ -248,13 +248,14 @@ def _first_mistake(tested: dict[int, Any], runs: tuple[Any, ...],
         if got is None:
             step = run.steps[want]
             return (f"kept training at epoch {want + 1}, whose accuracy {step.accuracy:g} "
-                    f"is above {threshold}")
+                    f"is above {threshold}, in the grader's test run that {run.name}")
         step = run.steps[got]
         if want is None:
-            return (f"stopped at epoch {got + 1} of a run that never passed {threshold} "
-                    f"(accuracy {step.accuracy:g}, loss {step.loss:g})")
+            return (f"stopped at epoch {got + 1} of the grader's test run that never passes "
+                    f"{threshold} (accuracy {step.accuracy:g}, loss {step.loss:g})")
         return (f"stopped at epoch {got + 1} (accuracy {step.accuracy:g}), but the first "
-                f"epoch above {threshold} was epoch {want + 1}")
+                f"epoch above {threshold} was epoch {want + 1}, in the grader's test run "
+                f"that {run.name}")
     return None
 
 

@@ -96,7 +96,7 @@ def _sandbox() -> bool:
     return works
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_real_callbacks_are_judged_by_where_they_stop(seed: int) -> None:
     names = list(CALLBACKS)
     code = "import tensorflow as tf\n\n" + "\n".join(

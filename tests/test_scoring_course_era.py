@@ -107,3 +107,27 @@ def test_a_table_function_anywhere_under_activation_is_renamed(name: str, other:
     rewritten = course_era._rewrite(config, renamed)
     assert rewritten["layers"][0]["config"]["activation"] == course_era.TF_NN_ACTIVATIONS[name]
     assert renamed[name] == course_era.TF_NN_ACTIVATIONS[name]
+
+
+@pytest.mark.parametrize(("loss", "expected"), [
+    ("binary_crossentropy", "binary_crossentropy"),
+    ("mse", "mse"),
+    (lambda: keras.losses.BinaryCrossentropy(), "binary_crossentropy"),
+    (lambda: keras.losses.binary_crossentropy, "binary_crossentropy"),
+    (None, None),  # saved without compile
+])
+def test_the_saved_loss_is_read_from_the_file_as_the_course_names_it(
+        tmp_path: Path, loss: Any, expected: str | None) -> None:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    if loss is not None:
+        model.compile(optimizer="rmsprop", loss=loss() if callable(loss) else loss,
+                      metrics=["accuracy"])
+    path = tmp_path / "model.keras"
+    model.save(path)
+
+    assert course_era.saved_loss(path) == expected
+
+
+def test_a_file_that_is_not_a_model_has_no_saved_loss(tmp_path: Path) -> None:
+    (tmp_path / "junk.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    assert course_era.saved_loss(tmp_path / "junk.keras") is None

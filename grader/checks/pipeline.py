@@ -24,11 +24,16 @@ def _flow_or_reason(ctx: CheckContext) -> FlowCall | str:
 @check("loss", "Loss: binary cross-entropy", setting=("compile", "loss"),
        claims=("compile",))
 def loss(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
-    if not ctx.trace.compiles:
+    """The loss the saved model was compiled with, where the scorer could read it from the
+    file (the compile that produced the graded model: a decoy compile of another model, or
+    the last of several models, is not what trained it), else the last compile call's."""
+    saved = ctx.scoring.saved_loss
+    if saved is None and not ctx.trace.compiles:
         return not_judged("the code never called compile" if not ctx.trace.execution.error_name
                           else f"the code raised {ctx.trace.execution.error_name} before "
                                "compile")
-    found = ctx.trace.compiles[-1].loss
+    found: Any = (saved if isinstance(saved, str) else list(saved)) if saved is not None \
+        else ctx.trace.compiles[-1].loss
     expected = [str(e) for e in params.get("expected", ["binary_crossentropy"])]
     names = {str(found)} if not isinstance(found, list) else {str(f) for f in found}
     accepted = set(expected) | (_BINARY_CROSSENTROPY if "binary_crossentropy" in expected

@@ -115,14 +115,21 @@ def _directory(o: Observed, directory: str | None) -> Trust | None:
 
 
 def compile_call(o: Observed) -> Trust:
-    if not o.trace.compiles:
+    """The loss judged is the one the saved model was compiled with where the scorer could
+    read it (the compile that produced the graded model, not the last compile call of
+    whatever model), else the last compile call's; the code must pass it."""
+    saved = o.scoring.saved_loss
+    if saved is None and not o.trace.compiles:
         return Trust(CORROBORATED, "no compile call was recorded")
-    loss = o.trace.compiles[-1].loss
+    loss: Any = (saved if isinstance(saved, str) else list(saved)) if saved is not None \
+        else o.trace.compiles[-1].loss
     values = o.facts.values("compile", "loss")
     names = [loss] if not isinstance(loss, list) else loss
     canonical = Values(frozenset(_loss_name(v) for v in values.known), values.unknown)
     return _first(*(agreement("loss", _loss_name(n), canonical, "compile") for n in names),
-                  corroborated="the code compiles with this loss")
+                  corroborated="the saved model was compiled with this loss, and the code "
+                               "passes it" if saved is not None
+                  else "the code compiles with this loss")
 
 
 def _loss_name(value: Any) -> Any:

@@ -88,6 +88,40 @@ def keras_named_copy(model: Path, target: Path) -> dict[str, str]:
     return renamed
 
 
+def saved_loss(model: Path) -> str | list[str] | None:
+    """The loss the saved model was compiled with, as its `compile_config` names it (None
+    when it was saved uncompiled): a name ('binary_crossentropy'), a loss object's own
+    name or class (`BinaryCrossentropy()`), or a function's name. Read as JSON, never
+    deserialized."""
+    try:
+        with zipfile.ZipFile(model) as archive:
+            info = archive.getinfo(CONFIG_MEMBER)
+            if info.file_size > MAX_CONFIG_BYTES:
+                return None
+            config = json.loads(archive.read(info))
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile):
+        return None
+    compiled = config.get("compile_config") if isinstance(config, dict) else None
+    loss = compiled.get("loss") if isinstance(compiled, dict) else None
+    if isinstance(loss, list):
+        names = [_loss_name(item) for item in loss[:10]]
+        return [n for n in names if n] or None
+    return _loss_name(loss)
+
+
+def _loss_name(loss: Any) -> str | None:
+    if isinstance(loss, str):
+        return loss[:100]
+    if not isinstance(loss, dict):
+        return None
+    config = loss.get("config")
+    if loss.get("class_name") == "function" and isinstance(config, str):
+        return config[:100]
+    if isinstance(config, dict) and isinstance(config.get("name"), str):
+        return config["name"][:100]
+    return str(loss.get("class_name"))[:100] if loss.get("class_name") else None
+
+
 def note(renamed: dict[str, str]) -> str:
     shown = ", ".join(f"tf.nn.{old.removesuffix('_v2')} as '{new}'"
                       for old, new in sorted(renamed.items()))

@@ -107,6 +107,7 @@ def score(model_path: Path, hidden_dir: Path, train_zip: Path, classes: list[str
     result["model_loaded"] = True
     if loaded_as:
         result["loaded_as"] = loaded_as
+    result["saved_loss"] = course_era.saved_loss(model_path)
     shape = list(model.input_shape) if not isinstance(model.input_shape, list) \
         else list(model.input_shape[0])
     result["input_shape"] = shape

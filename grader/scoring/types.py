@@ -44,6 +44,8 @@ class Scoring:
     memory_peak_mb: int | None = None  # a one-off scorer's peak, where its cgroup says
     scorer_limit: str | None = None  # memory/time/cpu/crash: why scoring stopped early
     notes: tuple[str, ...] = ()  # one line each, for the result's notes
+    # the loss the saved model was compiled with (its compile_config), None if not saved
+    saved_loss: str | tuple[str, ...] | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Scoring:
@@ -68,10 +70,18 @@ class Scoring:
             batch_check=raw.get("batch_check") or {},
             memory_limit=(raw.get("limits") or {}).get("memory_limit"),
             scorer_limit=raw.get("scorer_limit"),
-            notes=scoring_notes(raw))
+            notes=scoring_notes(raw), saved_loss=_saved_loss(raw.get("saved_loss")))
 
     def layers_of(self, *classes: str) -> list[Layer]:
         return [layer for layer in self.layers if layer.cls in classes]
+
+
+def _saved_loss(raw: Any) -> str | tuple[str, ...] | None:
+    if isinstance(raw, str):
+        return raw[:100]
+    if isinstance(raw, list) and raw and all(isinstance(r, str) for r in raw):
+        return tuple(r[:100] for r in raw[:10])
+    return None
 
 
 def scoring_notes(raw: Mapping[str, Any]) -> tuple[str, ...]:

@@ -8,6 +8,8 @@ where the evidence could have seen a lie. Graded for real, in the sandbox, two a
   drawn before it — the training and callback claims go to review;
 - blind_dataset_cache: a cached tf.data pipeline reads the images in epoch 1 only — the
   later epochs could not be seen: review, not "corroborated";
+- decoy_compile: the graded model compiled with 'mse', then a throw-away model compiled
+  with the rubric's loss — the loss judged is the saved model's, read from its file;
 - honest: the control, corroborated and never sent to review.
 
 Points are kept where the evidence is only blind (review), so each attack's score is
@@ -30,7 +32,8 @@ from grader.results.result import GradeResult
 pytestmark = pytest.mark.slow
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
-GRADED = ("honest", "decoy_flow_arrays", "decoy_train_on_batch", "blind_dataset_cache")
+GRADED = ("honest", "decoy_flow_arrays", "decoy_train_on_batch", "blind_dataset_cache",
+          "decoy_compile")
 GENERATOR_CHECKS = ("generator_rescale", "generator_target_size", "generator_class_mode",
                     "generator_directory")
 
@@ -116,3 +119,13 @@ def test_no_unwatched_tmpfs_is_writable_in_the_sandbox(tmp_path: Path) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert "wrote /dev/shm" in done.stdout and "refused /run 30" in done.stdout, done
     assert (tmp_path / "tmp" / ".shm" / "happy-01.png").read_bytes() == b"copied"
+
+
+def test_the_loss_judged_is_the_one_the_saved_model_was_compiled_with(
+        results: dict[str, GradeResult]) -> None:
+    """The last compile call says 'binary_crossentropy'; the model that trained and was
+    saved was compiled with 'mse'. Before, the last call was judged and the check passed."""
+    loss = _check(results["decoy_compile"], "loss")
+    assert loss.status == "failed", loss.message  # type: ignore[attr-defined]
+    assert loss.found == "mse"  # type: ignore[attr-defined]
+    assert "the saved model was compiled with this loss" in loss.evidence  # type: ignore[attr-defined]

@@ -24,7 +24,9 @@ from two_at_a_time import JOBS
 
 from grader import exercise
 from grader.classwork.batch import grade_folder
+from grader.exercise import datasource
 from grader.grade import GradeOptions
+from grader.results.result import GradeResult
 from grader.run import sandbox
 
 
@@ -56,3 +58,27 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     yield Batch({r.student: r for r in graded}, out_dir, folder, data.hidden_dir, canary,
                 env_secret, _host_secret())
     LAMBDA_MARKER.unlink(missing_ok=True)
+
+
+# The attacks of issue 19 (the callback tested apart from the run, code that looks for the
+# grader, decoys and blind evidence), graded as ONE batch with the honest control, two at
+# a time: each grading is a training and a callback test, so three batches that each
+# graded the control again cost CI minutes. Each test module asserts on its own attacks.
+ISSUE_19_SUITES = ("apart_", "seek_", "decoy_", "blind_")
+
+
+@pytest.fixture(scope="session")
+def issue_19_batch(tmp_path_factory: pytest.TempPathFactory,
+                   data: datasource.DataPaths) -> dict[str, GradeResult]:
+    if not sandbox.bubblewrap_works():
+        components.require(False, "the attacks of issue 19 need bubblewrap")
+    root = tmp_path_factory.mktemp("issue-19-attacks")
+    folder = root / "submissions"
+    folder.mkdir()
+    for path in [*(p for p in SUBMISSIONS.iterdir() if p.name.startswith(ISSUE_19_SUITES)
+                   and p.suffix in (".py", ".ipynb")), SUBMISSIONS / "honest.py"]:
+        shutil.copy(path, folder / path.name)
+    spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=300)
+    results = grade_folder(folder, spec, data, root / "out",
+                           GradeOptions(require_sandbox=True), jobs=JOBS)
+    return {r.student: r for r in results}

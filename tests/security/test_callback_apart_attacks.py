@@ -16,21 +16,11 @@ first.
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import components
 import pytest
-from two_at_a_time import JOBS
 
-from grader import exercise
-from grader.classwork.batch import grade_folder
-from grader.exercise import datasource
-from grader.grade import GradeOptions
 from grader.results.result import GradeResult
-from grader.run import sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -40,19 +30,9 @@ ATTACKS = ("apart_deepcopy_decoy", "apart_reads_config", "apart_adds_records",
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory,
-           data: datasource.DataPaths) -> Iterator[dict[str, GradeResult]]:
-    if not sandbox.bubblewrap_works():
-        components.require(False, "the callback attacks need bubblewrap")
-    root = tmp_path_factory.mktemp("callback-apart")
-    folder = root / "submissions"
-    folder.mkdir()
-    for name in (*ATTACKS, "apart_edits_logs", "honest"):
-        shutil.copy(SUBMISSIONS / f"{name}.py", folder / f"{name}.py")
-    spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=300)
-    results = grade_folder(folder, spec, data, root / "out",
-                           GradeOptions(require_sandbox=True), jobs=JOBS)
-    yield {r.student: r for r in results}
+def graded(issue_19_batch: dict[str, GradeResult]) -> dict[str, GradeResult]:
+    """Graded with the other attacks of issue 19 (tests/security/conftest.py)."""
+    return issue_19_batch
 
 
 def _check(result: GradeResult, check_id: str) -> object:

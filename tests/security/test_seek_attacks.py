@@ -18,18 +18,11 @@ submission in the same batch still scores full marks with nothing to review.
 from __future__ import annotations
 
 import dataclasses
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from two_at_a_time import JOBS
 
-from grader import exercise
 from grader.checks import REGISTRY
-from grader.classwork.batch import grade_folder
-from grader.exercise import datasource
-from grader.grade import GradeOptions
 from grader.results.result import CheckResult, GradeResult
 
 pytestmark = pytest.mark.slow
@@ -60,16 +53,9 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory,
-           data: datasource.DataPaths) -> Iterator[dict[str, GradeResult]]:
-    root = tmp_path_factory.mktemp("seek-attacks")
-    folder = root / "submissions"
-    folder.mkdir()
-    for path in [*SUBMISSIONS.glob("seek_*"), SUBMISSIONS / "honest.py"]:
-        shutil.copy(path, folder / path.name)
-    spec = dataclasses.replace(exercise.load("happy-or-sad"), time_seconds=180)
-    results = grade_folder(folder, spec, data, root / "out", GradeOptions(), jobs=JOBS)
-    yield {r.student: r for r in results}
+def graded(issue_19_batch: dict[str, GradeResult]) -> dict[str, GradeResult]:
+    """Graded with the other attacks of issue 19 (tests/security/conftest.py)."""
+    return issue_19_batch
 
 
 def _resting_on(check: CheckResult, claims: set[str] | None) -> bool:

@@ -17,8 +17,12 @@ RUNS = []
 
 
 def looks_like_runs(item):
-    return isinstance(item, list) and item and isinstance(item[0], list) and item[0] \
-        and isinstance(item[0][0], list)
+    """Runs of epochs: lists of [accuracy, loss] pairs of numbers."""
+    return isinstance(item, list) and len(item) >= 2 and all(
+        isinstance(run, list) and run and all(
+            isinstance(step, list) and len(step) == 2
+            and all(isinstance(v, float) for v in step) for step in run)
+        for run in item)
 
 
 for module in list(sys.modules.values()):

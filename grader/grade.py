@@ -19,9 +19,9 @@ from grader import __version__
 from grader import submission as submissions
 from grader.checks import REGISTRY, CheckContext, callback_sequences
 from grader.checks.base import NOT_APPLICABLE, NOT_JUDGED, NOT_TRUSTED_STATUS, PASSED, Verdict
-from grader.checks.training import recorded_accuracy_disagrees, untested_callbacks
+from grader.checks.training import recorded_accuracy_disagrees
 from grader.errors import SandboxRequired, SubmissionError
-from grader.evidence import CALLBACK, NOT_TRUSTED, REVIEW, Evidence, Trust, callback_source
+from grader.evidence import NOT_TRUSTED, Evidence, Trust, callback_source
 from grader.evidence.gather import gather, observe
 from grader.exercise import detect
 from grader.exercise import spec as specs
@@ -89,9 +89,9 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
                                    options.scorer_socket,
                                    seed=derive(data.secret, "scorer-order", submission.sha256))
             score_seconds = time.monotonic() - score_started
-            evidence = gather(observe(trace, replay, reads, submission, scoring, spec, data,
-                                      outcome.status, staged))
             callback_tests = tested.result()
+            evidence = gather(observe(trace, replay, reads, submission, scoring, spec, data,
+                                      outcome.status, staged, callback_tests))
         finally:
             scorer.stop_scorer(one_off)
             if not options.keep_run or sigterm.fired:
@@ -99,7 +99,6 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
     ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message,
                        submission.defines_function(spec.entry_function), epoch_runs,
                        callback_tests)
-    _review_untested_callbacks(ctx, evidence)
     checks, check_notes = run_rubric(ctx, evidence)
     version = detect.course_version(spec, submission.code())
     result = GradeResult(
@@ -131,18 +130,6 @@ def _input_shape(spec: ExerciseSpec) -> tuple[int, ...]:
         if item.id == "input_shape" and item.params.get("expected"):
             return tuple(int(v) for v in item.params["expected"])
     return (150, 150, 3)
-
-
-def _review_untested_callbacks(ctx: CheckContext, evidence: Evidence) -> None:
-    """A callback of the graded fit that could not be tested apart from the run is not
-    judged; a person is asked to look, since the grader is blind to it."""
-    fit = ctx.trace.training_fit
-    if fit is None or not fit.callbacks or fit.callback_error:
-        return
-    why = untested_callbacks(ctx)
-    if why:
-        claim = evidence.claims.get(CALLBACK, Trust(REVIEW, why))
-        evidence.claims[CALLBACK] = claim.worse(Trust(REVIEW, why))
 
 
 def _run_watched(staged: stage.StagedRun, limits: sandbox.RunLimits,

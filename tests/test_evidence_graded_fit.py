@@ -158,3 +158,25 @@ def test_an_incomplete_watch_is_review_never_unseen_reads() -> None:
     assert settings.flow(run(folder="tmp/other")).level == NOT_TRUSTED
     # reads that were seen are seen: hidden epochs stay a contradiction
     assert training.training(incomplete(run(extra_reads=240))).level == NOT_TRUSTED
+
+
+# --- the callback test apart from the run ---------------------------------------------------
+
+def test_a_callback_the_grader_could_not_test_apart_is_for_review() -> None:
+    """The callback claim is blind where the class could not be carried out of its code:
+    review, with the reason; tested, or with no test asked for, it stays as it was."""
+    from grader.run.callback_test import CallbackTest, CallbackTestOutcome
+
+    observed = run()
+    (name,) = observed.trace.training_fit.callbacks
+    assert settings.callback(observed).level == CORROBORATED  # no test asked for
+    blind = replace(observed, callback_tests=CallbackTestOutcome(
+        (CallbackTest(name, 0, None, "NameError: name 'X' is not defined"),), "finished"))
+    trust = settings.callback(blind)
+    assert trust.level == REVIEW
+    assert trust.reason == (f"{name} could not be tested apart from the run (NameError: "
+                            "name 'X' is not defined): the class needs something its code "
+                            "computes when it runs")
+    tested = replace(observed, callback_tests=CallbackTestOutcome(
+        (CallbackTest(name, 0, 3, None),), "finished"))
+    assert settings.callback(tested).level == CORROBORATED

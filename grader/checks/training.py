@@ -206,32 +206,11 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                   expected=expected)
 
 
-# Errors that say the class was cut out of its code without something it needs (a value
-# computed at run time), not that the callback is wrong: its training in the graded run
-# met no such error.
-_SCOPE_ERRORS = ("NameError", "ImportError", "ModuleNotFoundError", "UnboundLocalError")
-
-
 def untested_callbacks(ctx: CheckContext) -> str:
     """Why the callbacks of the graded fit could not be judged apart from the run, or ""
-    when they were. An honest class the grader could not carry out of its code (its scope
-    computed at run time, a class made by exec) is not judged and goes to review
-    (grader.grade), never failed."""
+    (grader.run.callback_test.CallbackTestOutcome.untested)."""
     fit = ctx.trace.training_fit
-    names = fit.callbacks if fit is not None else ()
-    outcome = ctx.callback_tests
-    tested = [t for t in outcome.tests if t.callback in names]
-    shown = ", ".join(names[:3])
-    if not tested:
-        why = outcome.message or "its class was not found in the code"
-        return f"{shown} could not be tested apart from the run: {why}"
-    cut_out = [t for t in tested if t.error and (t.stage in ("define", "construct")
-                                                  or t.error.startswith(_SCOPE_ERRORS))]
-    if cut_out and len({t.callback for t in cut_out}) == len({t.callback for t in tested}):
-        return (f"{cut_out[0].callback} could not be tested apart from the run "
-                f"({cut_out[0].error}): the class needs something its code computes when "
-                "it runs")
-    return ""
+    return ctx.callback_tests.untested(fit.callbacks if fit is not None else ())
 
 
 def _first_mistake(tested: dict[int, Any], runs: tuple[Any, ...],

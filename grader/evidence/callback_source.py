@@ -77,8 +77,6 @@ def _collect(statements: Sequence[ast.stmt],
             _collect(inner, enclosing, found)
 
 
-
-
 def _base(node: ast.expr) -> str:
     return call_name(node) or ""
 
@@ -163,7 +161,6 @@ def _source_of(cls: ast.ClassDef,
                                                      ...]]]) -> CallbackSource:
     needed = _names_used(cls)
     statements = _scope_statements(module.body, None, needed)
-    statements = [s for s in statements if s is not cls]
     # base classes the code itself defines come first (their own scope is module level)
     own = {c.name: c for c, _ in found if c is not cls}
     for base in cls.bases:

@@ -41,6 +41,7 @@ from grader.evidence import (
 from grader.evidence.observed import Observed
 from grader.exercise.datasource import DataPaths
 from grader.exercise.spec import ExerciseSpec
+from grader.run.callback_test import CallbackTestOutcome
 from grader.run.events import Replay, is_prefix
 from grader.run.reads import IMAGE_SUFFIXES, Reads
 from grader.run.stage import StagedRun
@@ -158,7 +159,8 @@ def facts(o: Observed) -> dict[str, object]:
 
 def observe(trace: Trace, replay: Replay, reads: Reads, submission: Submission,
             scoring: Scoring, spec: ExerciseSpec, data: DataPaths, run_status: str,
-            staged: StagedRun) -> Observed:
+            staged: StagedRun,
+            callback_tests: CallbackTestOutcome | None = None) -> Observed:
     """The record the rules read, assembled at the end of a run (before its folder goes:
     trace.json is read from it)."""
     return Observed(
@@ -167,7 +169,8 @@ def observe(trace: Trace, replay: Replay, reads: Reads, submission: Submission,
         scoring=scoring, spec=spec, run_status=run_status,
         file_state=read_files(staged.artefacts, []),
         train_names=image_names(data.train_zip),
-        validation_names=image_names(data.validation_zip), run_root=staged.root)
+        validation_names=image_names(data.validation_zip), run_root=staged.root,
+        callback_tests=callback_tests)
 
 
 def image_names(archive: Path | None) -> frozenset[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from grader.evidence.source import SourceFacts
 from grader.exercise.spec import ExerciseSpec
+from grader.run.callback_test import CallbackTestOutcome
 from grader.run.events import Replay
 from grader.run.reads import Reads
 from grader.run.trace import FitCall, Trace
@@ -33,6 +34,9 @@ class Observed:
     train_names: frozenset[str] = frozenset()  # file names of the training images
     validation_names: frozenset[str] = frozenset()
     run_root: str = "/grader/run"  # the run folder as the run saw it
+    # what the callback test, run apart from the run, found (grader.run.callback_test);
+    # None where no test was asked for (evidence assembled without one)
+    callback_tests: CallbackTestOutcome | None = None
     _sorted: dict[str, list[float]] = field(default_factory=dict, compare=False)
 
     def read_times(self, names: frozenset[str], under: str | None = None) -> list[float]:

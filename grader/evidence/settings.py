@@ -17,6 +17,7 @@ from grader.evidence import CORROBORATED, NOT_TRUSTED, REVIEW, Trust
 from grader.evidence.observed import Observed, count_between
 from grader.evidence.outside import outside_training
 from grader.evidence.source import Values
+from grader.evidence.training import described_x
 from grader.run.trace import FlowCall
 
 
@@ -56,11 +57,9 @@ def consumed(o: Observed, judged: FlowCall) -> Trust | None:
     if fit.train_flow_id is not None:
         return Trust(REVIEW, f"the graded fit trained on another flow (id "
                              f"{fit.train_flow_id}) than the {shown} judged")
-    what = {"array": "an array", "dataset": "a tf.data dataset",
-            "generator": "a Python generator", "flow": "an iterator no recorded "
-            "flow_from_directory made"}.get(fit.x_kind or "", fit.x_kind or "an unknown x")
-    return Trust(REVIEW, f"the graded fit trained on {what}, not on the {shown} judged: "
-                         "that flow's settings are not shown to have produced the model")
+    return Trust(REVIEW, f"the graded fit trained on {described_x(fit)}, not on the {shown} "
+                         "judged: that flow's settings are not shown to have produced the "
+                         "model")
 
 
 def generator(o: Observed) -> Trust:
@@ -180,10 +179,16 @@ def flow_like(o: Observed, target: Any, mode: Any) -> Trust | None:
 
 def callback(o: Observed) -> Trust:
     """The callback's own claim, no better than the training it judged (training outside
-    the graded fit is training no stop of its callback bounded)."""
+    the graded fit is training no stop of its callback bounded), and for review when the
+    grader could not test the callback apart from the run: it is blind to it."""
     own = _callback(o)
     extra = outside_training(o)
-    return own if extra is None else own.worse(extra)
+    own = own if extra is None else own.worse(extra)
+    fit = o.trace.training_fit
+    if o.callback_tests is None or fit is None or not fit.callbacks or fit.callback_error:
+        return own
+    why = o.callback_tests.untested(fit.callbacks)
+    return own.worse(Trust(REVIEW, why)) if why else own
 
 
 def _callback(o: Observed) -> Trust:

@@ -92,7 +92,8 @@ def _own_epochs(o: Observed) -> Trust:
                     if measured is not None else ""))
 
 
-def _kind(fit: FitCall) -> str:
+def described_x(fit: FitCall) -> str:
+    """What the fit trained on, as a reason says it."""
     kind = fit.x_kind or "something other than a recorded flow"
     return {"array": "an array", "dataset": "a tf.data dataset",
             "generator": "a Python generator",
@@ -119,7 +120,7 @@ def _reads(o: Observed, fit: FitCall, start: float, ends: list[float]) -> _Seen:
                                             "of the training images: they did not train "
                                             "on them"), False)
         return _Seen(incomplete if not complete else Trust(
-            REVIEW, f"the fit trained on {_kind(fit)} and no training image was read "
+            REVIEW, f"the fit trained on {described_x(fit)} and no training image was read "
                     "during its epochs (loaded or cached before): the grader could not "
                     "see which epochs read them"), False)
     bounds = [start, *ends]
@@ -142,14 +143,14 @@ def _reads(o: Observed, fit: FitCall, start: float, ends: list[float]) -> _Seen:
     if not complete:
         return _Seen(incomplete, False)
     if silent and not disk:
-        return _Seen(Trust(REVIEW, f"the fit trained on {_kind(fit)} and its epoch(s) "
+        return _Seen(Trust(REVIEW, f"the fit trained on {described_x(fit)} and its epoch(s) "
                                    f"{', '.join(map(str, silent))} read no training image "
                                    "(cached or preloaded): the grader could not see them "
                                    "train"), False)
     if hidden:
         return _Seen(Trust(REVIEW, f"the training images were read {len(after)} times "
                                    f"after the last recorded epoch of a fit on "
-                                   f"{_kind(fit)}: the grader could not tell whether that "
+                                   f"{described_x(fit)}: the grader could not tell whether that "
                                    "was training"), False)
     return _Seen(None, not silent)
 

@@ -57,16 +57,16 @@ def copy_no_follow(source: Path, target: Path, max_bytes: int) -> bool:
     return True
 
 
-def read_json(path: Path, problems: list[str]) -> Any:
+def read_json(path: Path, problems: list[str], max_bytes: int = MAX_JSON_BYTES) -> Any:
     descriptor = open_artefact(path.parent, path.name)
     if descriptor is None:
         if path.is_symlink() or path.parent.is_symlink():
             problems.append(f"{path.name} is a link, not a file; ignored")
         return None
     with os.fdopen(descriptor, "rb") as handle:
-        data = handle.read(MAX_JSON_BYTES + 1)  # never more, whatever the file claims
-    if len(data) > MAX_JSON_BYTES:
-        problems.append(f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB; ignored")
+        data = handle.read(max_bytes + 1)  # never more, whatever the file claims
+    if len(data) > max_bytes:
+        problems.append(f"{path.name} is larger than {max_bytes // 2**20} MB; ignored")
         return None
     try:
         return json.loads(data)

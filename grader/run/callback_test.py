@@ -22,11 +22,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from grader.exercise.spec import ExerciseSpec
 from grader.files import remove_tree
 from grader.run import sandbox
-from grader.run.artefacts import copy_no_follow, open_artefact
+from grader.run.artefacts import copy_no_follow, read_json
 from grader.run.stage import RUN_ROOT_IN_SANDBOX, environment
 
 RESULTS_FILE = "callback_tests.json"
@@ -62,11 +63,37 @@ class CallbackTest:
     output: str = ""
 
 
+# Errors that say the class was cut out of its code without something it needs (a value
+# computed at run time), not that the callback is wrong: its training in the graded run
+# met no such error.
+_SCOPE_ERRORS = ("NameError", "ImportError", "ModuleNotFoundError", "UnboundLocalError")
+
+
 @dataclass(frozen=True)
 class CallbackTestOutcome:
     tests: tuple[CallbackTest, ...] = ()
     status: str = "not_run"  # the sandbox's status, or "not_run" (nothing to test)
     message: str = ""  # why the test gave no results, when it gave none
+
+    def untested(self, names: Sequence[str]) -> str:
+        """Why the callback classes `names` (the graded fit's) could not be judged apart
+        from the run, or "" when they were. An honest class the grader could not carry out
+        of its code (its scope computed at run time, a class made by exec) is not judged
+        (grader.checks.training) and goes to review (grader.evidence.settings), never
+        failed."""
+        tested = [t for t in self.tests if t.callback in names]
+        shown = ", ".join(names[:3])
+        if not tested:
+            why = self.message or "its class was not found in the code"
+            return f"{shown} could not be tested apart from the run: {why}"
+        cut_out = [t for t in tested if t.error and (t.stage in ("define", "construct")
+                                                      or t.error.startswith(_SCOPE_ERRORS))]
+        if cut_out and len({t.callback for t in cut_out}) == len({t.callback
+                                                                  for t in tested}):
+            return (f"{cut_out[0].callback} could not be tested apart from the run "
+                    f"({cut_out[0].error}): the class needs something its code computes "
+                    "when it runs")
+        return ""
 
 
 class PendingTest:
@@ -134,30 +161,17 @@ def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
                                         inside(config_file)],
                               environment(inside, run_dir, spec.intra_op_threads),
                               inside(run_dir / "work"), limits, use_bubblewrap)
-        tests = parse(_read(run_dir / "artefacts"), len(epoch_runs))
+        tests = parse(read_json(run_dir / "artefacts" / RESULTS_FILE, [], MAX_RESULTS_BYTES),
+                      len(epoch_runs))
         message = "" if tests else (outcome.message or "the callback test left no results")
         return CallbackTestOutcome(tests, outcome.status, message)
     finally:
         remove_tree(run_dir)
 
 
-def _read(folder: Path) -> bytes | None:
-    descriptor = open_artefact(folder, RESULTS_FILE)
-    if descriptor is None:
-        return None
-    with open(descriptor, "rb") as handle:
-        data = handle.read(MAX_RESULTS_BYTES + 1)
-    return None if len(data) > MAX_RESULTS_BYTES else data
-
-
-def parse(raw: bytes | None, runs: int) -> tuple[CallbackTest, ...]:
-    """The harness's results, typed and cut: anything malformed is dropped, not believed."""
-    if not raw:
-        return ()
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return ()
+def parse(data: Any, runs: int) -> tuple[CallbackTest, ...]:
+    """The harness's results (as read_json parsed them, None when it could not), typed and
+    cut: anything malformed is dropped, not believed."""
     items = data.get("tests") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return ()

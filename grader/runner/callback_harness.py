@@ -77,10 +77,11 @@ def _model(keras: Any, input_shape: list[int], saved: str | None) -> Any:
 
 def _play_run(keras: Any, model: Any, data: tuple[Any, Any], callback: Any,
               steps: list[list[float]]) -> dict[str, Any]:
-    """Fit for as many epochs as the run has; each epoch's logs are the run's."""
-    from grader.runner.compat import AliasLogs
+    """Fit for as many epochs as the run has; each epoch's logs are the run's. The
+    callback is watched as in the graded run (grader.runner.callbacks)."""
+    from grader.runner.callbacks import watch_stop_training
 
-    played: dict[str, Any] = {"stopped_at": None, "error": None, "epochs_seen": 0}
+    played: dict[str, Any] = {"stopped_at": None, "error": None}
 
     class EpochLogs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -88,24 +89,15 @@ def _play_run(keras: Any, model: Any, data: tuple[Any, Any], callback: Any,
                 accuracy, loss = steps[epoch]
                 logs["accuracy"], logs["loss"] = accuracy, loss
 
-    original = callback.on_epoch_end
-
-    def on_epoch_end(epoch: int, logs: dict[str, Any] | None = None) -> Any:
-        played["epochs_seen"] = epoch + 1
-        before = bool(getattr(model, "stop_training", False))
-        try:
-            return original(epoch, AliasLogs(logs or {}, "logs"))
-        finally:
-            if not before and getattr(model, "stop_training", False) \
-                    and played["stopped_at"] is None:
-                played["stopped_at"] = epoch
-
-    callback.on_epoch_end = on_epoch_end
+    watched: dict[str, Any] = {"stopped_by": None}
+    watch_stop_training(callback, model, watched)
     try:
         model.fit(data[0], data[1], epochs=len(steps), batch_size=len(data[1]), verbose=0,
                   shuffle=False, callbacks=[EpochLogs(), callback])
     except Exception as exc:  # noqa: BLE001 - the student's callback failing is a verdict
         played["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    if watched["stopped_by"] is not None:
+        played["stopped_at"] = watched["stopped_by"]["epoch"] - 1  # indices from 0
     return played
 
 
@@ -129,7 +121,7 @@ def _test_class(keras: Any, model: Any, data: tuple[Any, Any], spec: dict[str, s
             try:
                 callback = eval(spec["constructor"], namespace)  # noqa: S307
             except Exception as exc:  # noqa: BLE001
-                played = {"stopped_at": None, "epochs_seen": 0, "stage": "construct",
+                played = {"stopped_at": None, "stage": "construct",
                           "error": f"making one failed: {type(exc).__name__}: {exc}"[:300]}
             else:
                 model.stop_training = False

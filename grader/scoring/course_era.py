@@ -62,15 +62,18 @@ def _rewrite(value: Any, renamed: dict[str, str], depth: int = 0) -> Any:
     return value
 
 
+def _config(archive: zipfile.ZipFile) -> Any:
+    """The model file's config.json, parsed, or None when it is larger than the cap."""
+    info = archive.getinfo(CONFIG_MEMBER)
+    return None if info.file_size > MAX_CONFIG_BYTES else json.loads(archive.read(info))
+
+
 def keras_named_copy(model: Path, target: Path) -> dict[str, str]:
     """Write `target`: `model` with each course-era `tf.nn` activation named as Keras's.
     Returns what was renamed ({} when nothing was, and then nothing is written)."""
     try:
         with zipfile.ZipFile(model) as archive:
-            info = archive.getinfo(CONFIG_MEMBER)
-            if info.file_size > MAX_CONFIG_BYTES:
-                return {}
-            config = json.loads(archive.read(info))
+            config = _config(archive)
             renamed: dict[str, str] = {}
             rewritten = _rewrite(config, renamed)
             if not renamed:
@@ -95,10 +98,7 @@ def saved_loss(model: Path) -> str | list[str] | None:
     deserialized."""
     try:
         with zipfile.ZipFile(model) as archive:
-            info = archive.getinfo(CONFIG_MEMBER)
-            if info.file_size > MAX_CONFIG_BYTES:
-                return None
-            config = json.loads(archive.read(info))
+            config = _config(archive)
     except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile):
         return None
     compiled = config.get("compile_config") if isinstance(config, dict) else None

@@ -31,7 +31,7 @@ from grader.exercise.spec import ExerciseSpec
 from grader.files import remove_tree
 from grader.processes import SigtermGuard
 from grader.results.result import CheckResult, GradeResult
-from grader.run import callback_test, sandbox, stage
+from grader.run import callback_test, sandbox, stage, warm
 from grader.run import trace as traces
 from grader.run.events import EventReader, Replay
 from grader.run.reads import ImageReads, Reads
@@ -47,6 +47,7 @@ class GradeOptions:
     no_sandbox: bool = False  # force the unsandboxed fallback (debugging, tests)
     scorer_socket: str | None = None  # a batch's shared scorer (grader.scoring.service)
     notebook_executor: str = "shell"  # or "kernel": a Jupyter kernel, for kernel features
+    cold: bool = False  # start Python for every run, as before warm runs (grader.run.warm)
 
 
 def load_exercise(name_or_path: str | Path, *, train: Path | None = None,
@@ -75,13 +76,15 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
             staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap,
                                    notebook_executor=options.notebook_executor)
             limits = sandbox.RunLimits.of(spec, options.time_limit)
-            outcome, replay, reads = _run_watched(staged, limits, use_bubblewrap)
+            server = None if options.cold or not use_bubblewrap \
+                else warm.zygote(spec.intra_op_threads)
+            outcome, replay, reads = _run_watched(staged, limits, use_bubblewrap, server)
             trace = traces.load(staged.artefacts, replay)
             # the callback test, in a sandbox of its own, while the model is scored
             tested = callback_test.PendingTest(
                 callback_source.to_test(submission.code_cells(), trace),
                 [r.as_config() for r in epoch_runs], spec, _input_shape(spec),
-                use_bubblewrap, staged.artefacts / MODEL_FILE)
+                use_bubblewrap, staged.artefacts / MODEL_FILE, server)
             score_started = time.monotonic()
             # the order the hidden images are batched in is secret and per submission:
             # a model whose output depends on its batch cannot be tuned to it
@@ -113,11 +116,13 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         error=outcome.message or None,
         stdout_tail=outcome.stdout_tail, stderr_tail=outcome.stderr_tail,
         timings={"total": round(time.monotonic() - started, 2),
-                 "run": round(outcome.seconds, 2), "score": round(score_seconds, 2)},
+                 "run": round(outcome.seconds, 2), "run_cpu": outcome.cpu_seconds,
+                 "score": round(score_seconds, 2)},
         sandbox=outcome.sandbox, submission_sha256=submission.sha256,
         grader_version=__version__, exercise_version=spec.version,
         review=evidence.review,
         details={**_details(ctx), "limits": _limits_used(limits, outcome),
+                 "run_start": outcome.start,
                  "evidence": {"claims": {c: vars(t) for c, t in evidence.claims.items()},
                               **evidence.facts}})
     return result
@@ -132,8 +137,8 @@ def _input_shape(spec: ExerciseSpec) -> tuple[int, ...]:
     return (150, 150, 3)
 
 
-def _run_watched(staged: stage.StagedRun, limits: sandbox.RunLimits,
-                 use_bubblewrap: bool) -> tuple[sandbox.RunOutcome, Replay, Reads]:
+def _run_watched(staged: stage.StagedRun, limits: sandbox.RunLimits, use_bubblewrap: bool,
+                 server: warm.Zygote | None) -> tuple[sandbox.RunOutcome, Replay, Reads]:
     """The sandboxed run, watched from outside: its event stream read as it arrives
     (grader.run.events) and every image it reads seen by inotify (grader.run.reads), on
     one clock."""
@@ -145,7 +150,7 @@ def _run_watched(staged: stage.StagedRun, limits: sandbox.RunLimits,
         outcome = sandbox.run(staged.run_dir, [sys.executable, "-m", "grader.runner",
                                                staged.config_path],
                               {**staged.env, EVENTS_FD_ENV: str(events_fd)}, staged.workdir,
-                              limits, use_bubblewrap, pass_fds=(events_fd,))
+                              limits, use_bubblewrap, pass_fds=(events_fd,), warm=server)
     finally:
         stream.close_write_end()
         reads = watcher.stop()
@@ -258,7 +263,8 @@ def _details(ctx: CheckContext) -> dict[str, object]:
 def _limits_used(limits: sandbox.RunLimits, outcome: sandbox.RunOutcome) -> dict[str, object]:
     """The limits this run actually had (an instructor's --time-limit included; memory as
     enforced, or "none" where no cgroup could be made)."""
-    return {"time_seconds": limits.time_seconds, "memory": outcome.memory_limit,
+    return {"time_seconds": limits.time_seconds, "time_clock": outcome.time_limit or None,
+            "memory": outcome.memory_limit,
             "max_processes": limits.max_processes, "disk_mb": limits.disk_mb,
             "output_tail_bytes": limits.output_tail_bytes}
 

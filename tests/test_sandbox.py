@@ -37,12 +37,13 @@ def _alive(pid: int) -> bool:
 
 
 def _run(run_dir: Path, code: str, *, bubblewrap: bool, limit: float = 30,
-         tail: int = 4096) -> sandbox.RunOutcome:
+         tail: int = 4096, guard: float | None = None) -> sandbox.RunOutcome:
     (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
     workdir = sandbox.RUN_ROOT_IN_SANDBOX if bubblewrap else str(run_dir)
     env = {"PATH": "/usr/bin:/bin", "HOME": workdir}
     return sandbox.run(run_dir, [sys.executable, "-c", code], env, workdir,
-                       sandbox.RunLimits(time_seconds=limit, output_tail_bytes=tail),
+                       sandbox.RunLimits(time_seconds=limit, output_tail_bytes=tail,
+                                         wall_guard_seconds=guard),
                        bubblewrap)
 
 
@@ -78,21 +79,36 @@ def test_no_network(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bubblewrap", [True, False])
 def test_time_limit_kills_the_whole_process_group(tmp_path: Path, bubblewrap: bool) -> None:
+    """The limit counts CPU time: a busy loop reaches 3 s of it in about 3 s."""
     pid_file = tmp_path / "run" / "child.pid"
     shown = f"{sandbox.RUN_ROOT_IN_SANDBOX}/child.pid" if bubblewrap else str(pid_file)
     code = ("import subprocess, time\n"
             "p = subprocess.Popen(['sleep', '1000'])\n"
             f"open({shown!r}, 'w').write(str(p.pid))\n"
-            "while True: time.sleep(1)\n")
+            "while True: pass\n")
     started = time.monotonic()
     outcome = _run(tmp_path / "run", code, bubblewrap=bubblewrap, limit=3)
     assert outcome.status == "timeout"
-    assert "time limit" in outcome.message
-    assert time.monotonic() - started < 20
+    assert "3 s limit on CPU time" in outcome.message, outcome
+    assert outcome.cpu_seconds >= 3
+    assert "CPU time" in outcome.time_limit
+    # the guard (3 × 3 + 60 s) did not act; a slower machine takes longer to burn 3 s
+    assert time.monotonic() - started < 60
     if not bubblewrap:  # inside a PID namespace the pid means nothing out here
         child = int(pid_file.read_text())
         time.sleep(0.5)
         assert not _alive(child)
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False])
+def test_a_run_that_only_waits_is_stopped_by_the_wall_clock_guard(
+        tmp_path: Path, bubblewrap: bool) -> None:
+    """Sleeping costs no CPU time: the outer wall-clock guard ends it, and says so."""
+    outcome = _run(tmp_path / "run", "import time\ntime.sleep(1000)\n",
+                   bubblewrap=bubblewrap, limit=30, guard=2)
+    assert outcome.status == "timeout"
+    assert "wall-clock time (the outer guard" in outcome.message, outcome
+    assert outcome.cpu_seconds < 30
 
 
 def test_output_is_kept_as_a_bounded_tail(tmp_path: Path) -> None:
@@ -366,7 +382,7 @@ def test_the_mount_table_names_no_host_folder(tmp_path: Path) -> None:
     outcome = _run(tmp_path / "run", _MOUNT_TABLES, bubblewrap=True, tail=256_000)
     tables = json.loads(outcome.stdout_tail)
     assert "/grader/python" in tables["self"] and "/grader/lib" in tables["self"], tables
-    in_place = [r.host for r in sandbox._python_paths().roots if r.source == r.host]
+    in_place = [r.host for r in sandbox.sandbox_python_paths().roots if r.source == r.host]
     for table in tables.values():
         for folder in (ROOT, default_data_dir(), Path.home(), Path(sys.prefix).resolve(),
                        Path(sys.base_prefix).resolve()):
@@ -405,7 +421,7 @@ def test_without_a_farm_python_is_bound_where_it_lives(tmp_path: Path,
     from grader.run import mounts
 
     monkeypatch.setattr(mounts, "FARM_FILESYSTEMS", frozenset())
-    assert all(r.source == r.host for r in sandbox._python_paths().roots)
+    assert all(r.source == r.host for r in sandbox.sandbox_python_paths().roots)
     code = _MOUNT_TABLES.replace("print(json.dumps(tables))", "import grader.runner.shell\n"
                                  "try:\n    import grader.exercise\n"
                                  "except ImportError:\n    tables['exercise'] = 'hidden'\n"
@@ -449,7 +465,7 @@ def test_a_grader_package_inside_a_bound_installation_is_covered(
     monkeypatch.setattr(mounts, "FARM_FILESYSTEMS", frozenset())
     monkeypatch.setattr(mounts, "_grader_dir", lambda: package)
     monkeypatch.setattr(mounts, "runner_copy", lambda: Path("/nonexistent"))
-    python = sandbox._python_paths()
+    python = sandbox.sandbox_python_paths()
     assert python.covered == (package,)
     args = python.bwrap_args()
     assert args[args.index("--tmpfs") + 1] == package
@@ -457,7 +473,7 @@ def test_a_grader_package_inside_a_bound_installation_is_covered(
 
 
 def test_commands_and_paths_are_mapped_into_the_run() -> None:
-    python = sandbox._python_paths()
+    python = sandbox.sandbox_python_paths()
     argv = sandbox.bubblewrap_command(Path("/tmp/x"), [sys.executable, "-c", "pass"],
                                       {"PATH": f"{Path(sys.executable).parent}:/usr/bin"},
                                       "/grader/run")

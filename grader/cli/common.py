@@ -37,6 +37,10 @@ def add_grading_options(sub: argparse.ArgumentParser, detect: bool = False) -> N
                      help="run without bubblewrap even where it works (debugging)")
     sub.add_argument("--keep-run", action="store_true",
                      help="keep each run folder (debugging)")
+    sub.add_argument("--cold", action="store_true",
+                     help="start Python and TensorFlow for every run instead of forking "
+                     "warm runs (comparison, debugging; `grader doctor` says whether warm "
+                     "runs work here)")
     sub.add_argument("--kernel", action="store_true",
                      help="run notebooks in a Jupyter kernel instead of an IPython shell "
                      "(slower; for notebooks that need kernel features, e.g. widgets)")
@@ -55,7 +59,7 @@ def grade_options(args: argparse.Namespace) -> Any:
 
     return GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
                         keep_run=args.keep_run, no_sandbox=args.no_sandbox,
-                        notebook_executor="kernel" if args.kernel else "shell")
+                        cold=args.cold, notebook_executor="kernel" if args.kernel else "shell")
 
 
 def warn_about_sandbox(args: argparse.Namespace) -> None:

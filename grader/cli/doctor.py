@@ -48,7 +48,25 @@ def _isolation() -> list[str]:
                                     if cgroups["pids"] else
                                     "NOT usable — falls back to RLIMIT_NPROC for the "
                                     "sandbox uid"))
+    lines.append("cgroup CPU time: " + ("usable (the time limit counts each run's CPU time)"
+                                        if cgroups["cpu"] else
+                                        "NOT usable — the time limit counts the CPU time of "
+                                        "the run's processes as /proc shows them"))
     return lines
+
+
+def _warm_runs() -> str:
+    """Whether runs are forked warm (grader.run.warm) here, tried end to end."""
+    from grader.run import warm
+
+    started = time.monotonic()
+    reason = warm.trial()
+    warm.close_all()
+    if reason:
+        return f"warm runs: NOT available — {reason}; every run starts Python and " \
+               "TensorFlow itself (cold), which costs about 4 s per run"
+    return (f"warm runs: available (a zygote imported TensorFlow and forked a run into its "
+            f"own sandbox in {time.monotonic() - started:.1f} s)")
 
 
 def _tensorflow() -> tuple[str, bool]:
@@ -119,6 +137,7 @@ def _report() -> tuple[list[str], bool]:
 
     out = [f"grader {__version__} on Python {sys.version.split()[0]} ({sys.executable})"]
     out += _isolation()
+    out.append(_warm_runs())
     tf_line, tf_ok = _tensorflow()
     out.append(tf_line)
     data_lines, specs_ok = _data()

@@ -98,7 +98,7 @@ def confusion(result: GradeResult) -> Confusion | None:
                      total=sum(sum(row) for row in rows))
 
 
-_LIMIT_WORDS = (("time_seconds", "time limit", "{:g} s"), ("memory", "memory limit", "{}"),
+_LIMIT_WORDS = (("time_clock", "time limit", "{}"), ("memory", "memory limit", "{}"),
                 ("max_processes", "processes and threads", "{}"),
                 ("disk_mb", "disk the run may fill", "{} MB"),
                 ("output_tail_bytes", "output kept", "last {} bytes per stream"))
@@ -110,6 +110,8 @@ def limits(result: GradeResult) -> list[tuple[str, str]]:
     rows = [("sandbox", result.sandbox)]
     rows += [(label, shown.format(used[key])) for key, label, shown in _LIMIT_WORDS
              if used.get(key) is not None]
+    if used.get("time_clock") is None and used.get("time_seconds") is not None:
+        rows.insert(1, ("time limit", f"{used['time_seconds']:g} s"))  # before clocks were named
     return rows
 
 

@@ -29,6 +29,7 @@ from grader.files import remove_tree
 from grader.run import sandbox
 from grader.run.artefacts import copy_no_follow, read_json
 from grader.run.stage import RUN_ROOT_IN_SANDBOX, environment
+from grader.run.warm import Zygote
 
 RESULTS_FILE = "callback_tests.json"
 MAX_RESULTS_BYTES = 1024 * 1024
@@ -102,20 +103,20 @@ class PendingTest:
 
     def __init__(self, sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
                  spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool,
-                 model_file: Path | None = None) -> None:
+                 model_file: Path | None = None, server: Zygote | None = None) -> None:
         self._outcome = CallbackTestOutcome()
         self._thread = threading.Thread(
             target=self._run, args=(sources, epoch_runs, spec, input_shape, use_bubblewrap,
-                                    model_file), daemon=True)
+                                    model_file, server), daemon=True)
         if sources:
             self._thread.start()
 
     def _run(self, sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
              spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool,
-             model_file: Path | None) -> None:
+             model_file: Path | None, server: Zygote | None) -> None:
         try:
             self._outcome = run(sources, epoch_runs, spec, input_shape, use_bubblewrap,
-                                model_file)
+                                model_file, server)
         except Exception as exc:  # noqa: BLE001 - recorded, never lost
             self._outcome = CallbackTestOutcome(status="crashed",
                                                 message=f"the callback test failed: {exc}")
@@ -128,7 +129,7 @@ class PendingTest:
 
 def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
         spec: ExerciseSpec, input_shape: Sequence[int], use_bubblewrap: bool,
-        model_file: Path | None = None) -> CallbackTestOutcome:
+        model_file: Path | None = None, server: Zygote | None = None) -> CallbackTestOutcome:
     """Test every class of `sources` (CallbackSource: name, module, constructor) on every
     run of epochs, in a fresh sandbox, and read back what the harness found. The callback
     trains the student's own saved model (`model_file`, copied without following links)
@@ -160,7 +161,7 @@ def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
         outcome = sandbox.run(run_dir, [sys.executable, "-m", "grader.runner.callback_harness",
                                         inside(config_file)],
                               environment(inside, run_dir, spec.intra_op_threads),
-                              inside(run_dir / "work"), limits, use_bubblewrap)
+                              inside(run_dir / "work"), limits, use_bubblewrap, warm=server)
         tests = parse(read_json(run_dir / "artefacts" / RESULTS_FILE, [], MAX_RESULTS_BYTES),
                       len(epoch_runs))
         message = "" if tests else (outcome.message or "the callback test left no results")

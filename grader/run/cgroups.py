@@ -37,6 +37,7 @@ class MemoryCage:
     v2: bool
     pids_path: Path | None = None
     max_pids: int | None = None
+    cpu_path: Path | None = None  # where the run's CPU time is counted (cpu.stat, cpuacct)
     _closed: bool = field(default=False, repr=False)
 
     @classmethod
@@ -54,10 +55,11 @@ class MemoryCage:
                     (pids / "pids.max").write_text(str(max_pids))
                 except OSError:
                     pids = _make_pids(max_pids)
-        if memory is None and pids is None:
+        cpu = _cpu_accounting(memory if v2 else None)
+        if memory is None and pids is None and cpu is None:
             return None
         return cls(memory, limit_bytes if memory else None, v2, pids,
-                   max_pids if pids else None)
+                   max_pids if pids else None, cpu)
 
     @property
     def memory_limited(self) -> bool:
@@ -68,12 +70,30 @@ class MemoryCage:
         return self.pids_path is not None
 
     def _paths(self) -> list[Path]:
-        return list(dict.fromkeys(p for p in (self.path, self.pids_path) if p is not None))
+        return list(dict.fromkeys(p for p in (self.path, self.pids_path, self.cpu_path)
+                                  if p is not None))
+
+    def procs_files(self) -> list[Path]:
+        """The files a process writes "0" to in order to enter the cage (a warm run's)."""
+        return [path / "cgroup.procs" for path in self._paths()]
 
     def enter(self) -> None:
         """Called in the child before exec: it and all it starts are inside the cage."""
         for path in self._paths():
             (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) of everything that ran in the cage, dead processes
+        included; None where this machine gives the grader no CPU accounting."""
+        if self.cpu_path is None:
+            return None
+        try:
+            if (self.cpu_path / "cpu.stat").exists():
+                usage = _event_count(self.cpu_path / "cpu.stat", "usage_usec")
+                return usage / 1e6
+            return int((self.cpu_path / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
 
     def exceeded(self) -> bool:
         """Whether the kernel had to kill something in here for memory."""
@@ -188,6 +208,32 @@ def _make_pids(max_pids: int) -> Path | None:
     return None
 
 
+def _cpu_accounting(v2_memory: Path | None) -> Path | None:
+    """Where the run's CPU time can be read: every v2 cgroup keeps cpu.stat (so the
+    memory cgroup serves), v1 has the cpuacct controller."""
+    if v2_memory is not None and (v2_memory / "cpu.stat").exists():
+        return v2_memory
+    for parent, v2 in _candidate_parents("cpuacct"):
+        if v2:
+            continue
+        path = _new_child(parent)
+        if path is None:
+            continue
+        if (path / "cpuacct.usage").exists():
+            return path
+        with contextlib.suppress(OSError):
+            path.rmdir()
+    for parent, v2 in _candidate_parents("memory"):
+        if v2 and v2_memory is None:  # no memory limit asked for: a v2 cgroup of our own
+            path = _new_child(parent)
+            if path is not None and (path / "cpu.stat").exists():
+                return path
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+    return None
+
+
 def _own_cgroup(controller: str | None) -> str | None:
     """This process's cgroup path for a v1 controller, or the v2 path when None."""
     try:
@@ -225,11 +271,12 @@ def _candidate_parents(controller: str) -> list[tuple[Path, bool]]:
 
 
 def availability() -> dict[str, bool]:
-    """Whether a memory and a pids cgroup can be made here (for `grader doctor`)."""
+    """Whether memory, pids and CPU-time cgroups can be made here (`grader doctor`)."""
     cage = MemoryCage.create(1 << 30, 64)
     if cage is None:
-        return {"memory": False, "pids": False}
+        return {"memory": False, "pids": False, "cpu": False}
     try:
-        return {"memory": cage.memory_limited, "pids": cage.pids_limited}
+        return {"memory": cage.memory_limited, "pids": cage.pids_limited,
+                "cpu": cage.cpu_seconds() is not None}
     finally:
         cage.close()

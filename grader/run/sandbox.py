@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import resource
 import shutil
 import signal
@@ -37,11 +36,17 @@ from grader.exercise.spec import ExerciseSpec
 from grader.processes import die_with_parent
 from grader.processes import libc as load_libc
 from grader.run.cgroups import MemoryCage
+from grader.run.clock import POLL_SECONDS, RunClock
 from grader.run.diskwatch import DiskWatch
 from grader.run.mounts import SandboxPython, sandbox_python
+from grader.run.output import Tail, render_terminal
 from grader.run.stage import RUN_ROOT_IN_SANDBOX
+from grader.run.warm import HOLDER, WarmProcess, Zygote
+from grader.run.warm import start as start_warm
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+__all__ = ["RunLimits", "RunOutcome", "bubblewrap_command", "bubblewrap_works", "hand_over",
+           "render_terminal", "run", "sandbox_python_paths"]
+
 _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
 SANDBOX_UID = 65534  # nobody: owns nothing on the host but the run folder handed to it
 
@@ -63,6 +68,7 @@ class RunLimits:
     disk_mb: int | None = 2048
     max_files: int | None = 100_000
     disk_poll_seconds: float = 0.1
+    wall_guard_seconds: float | None = None  # default 3 × time_seconds + 60 (grader.run.clock)
 
     @classmethod
     def of(cls, spec: ExerciseSpec, time_limit: float | None = None) -> RunLimits:
@@ -83,6 +89,9 @@ class RunOutcome:
     sandbox: str  # "bubblewrap" | "none"
     message: str = ""
     memory_limit: str = "none"  # "4096 MB (cgroup)" or "none" where no cgroup could be made
+    time_limit: str = ""  # "600 s of CPU time (cgroup)": which clock the limit counted
+    cpu_seconds: float = 0.0  # the CPU time the run used, as that clock counted it
+    start: str = "cold"  # "warm": forked from a zygote (grader.run.warm); "cold": started
 
 
 def _is_root() -> bool:
@@ -126,7 +135,7 @@ def bubblewrap_works() -> bool:
     return probe.returncode == 0
 
 
-def _python_paths() -> SandboxPython:
+def sandbox_python_paths() -> SandboxPython:
     """What the runner needs to start Python and import the grader's runner package: the
     installation from neutral paths, the runner's private copy, nothing else of the
     grader (grader.run.mounts says why and how)."""
@@ -145,9 +154,17 @@ def _parent_dirs(mounts: Sequence[str], read_only: Sequence[str]) -> list[str]:
     return sorted(parents, key=lambda p: (p.count("/"), p))
 
 
+def _zygote_namespace_args() -> list[str]:
+    """The warm runner's fork server (grader.run.warm): a run's mounts, root with its
+    capabilities (it joins each run's namespaces, so it stays in the host's PID and
+    cgroup namespaces, which a run's must descend from)."""
+    return ["--unshare-net", "--unshare-ipc", "--unshare-uts", "--cap-add", "ALL"]
+
+
 def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, str],
-                       workdir: str) -> list[str]:
-    argv = ["bwrap", "--die-with-parent", "--new-session", *_namespace_args(),
+                       workdir: str, zygote: bool = False) -> list[str]:
+    namespaces = _zygote_namespace_args() if zygote else _namespace_args()
+    argv = ["bwrap", "--die-with-parent", "--new-session", *namespaces,
             "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
             # no fresh tmpfs the inotify watch does not see (issue 19: images copied there
             # are read unseen): /run is read-only; /dev/shm must stay writable (Python's
@@ -157,7 +174,7 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
             "--tmpfs", "/run", "--remount-ro", "/run"]
     # /tmp first: Python may live under /tmp (a CI clone) when it cannot be bound from a
     # neutral farm, and a later mount of /tmp would hide it.
-    python = _python_paths()
+    python = sandbox_python_paths()
     bound = [root.inside for root in python.roots]
     parents = _parent_dirs([RUN_ROOT_IN_SANDBOX, *_SYSTEM_DIRS, *python.mount_points()],
                            read_only=[*_SYSTEM_DIRS, *bound])
@@ -174,7 +191,7 @@ def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, 
     argv += ["--chdir", workdir, "--clearenv"]
     for key, value in python.environment(dict(env)).items():
         argv += ["--setenv", key, value]
-    prefix = _drop_to_sandbox_uid() if _is_root() else []
+    prefix = _drop_to_sandbox_uid() if _is_root() and not zygote else []
     return argv + [python.inside(arg) for arg in [*prefix, *command]]
 
 
@@ -206,96 +223,53 @@ def hand_over(run_dir: Path, uid: int = SANDBOX_UID) -> None:
                     os.lchown(path, uid, uid)
 
 
-class _Tail:
-    """Keeps the last `limit` bytes of a stream and counts all of it."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.buffer = bytearray()
-        self.total = 0
-
-    def feed(self, stream: object) -> None:
-        while chunk := stream.read1(65536):  # type: ignore[attr-defined]
-            self.total += len(chunk)
-            self.buffer += chunk
-            if len(self.buffer) > 128 * self.limit:
-                del self.buffer[: -64 * self.limit]
-
-    def text(self) -> str:
-        shown = render_terminal(bytes(self.buffer).decode("utf-8", "replace"))
-        if self.total > len(self.buffer) or len(shown) > self.limit:
-            return "[… earlier output not kept]\n" + shown[-self.limit:]
-        return shown
-
-
-def render_terminal(text: str) -> str:
-    """What a terminal would show: progress bars redrawn with \\r and \\b collapse to their
-    last state, colour codes dropped. Keeps the kept tail about the run, not the bars."""
-    lines = []
-    for line in _ANSI.sub("", text).split("\n"):
-        line = line.rstrip("\r").rsplit("\r", 1)[-1]
-        if "\b" in line:
-            kept: list[str] = []
-            for char in line:
-                if char == "\b":
-                    if kept:
-                        kept.pop()
-                else:
-                    kept.append(char)
-            line = "".join(kept)
-        lines.append(line)
-    return "\n".join(lines)
+def _rlimits(cpu_seconds: int, cage: MemoryCage | None,
+             limits: RunLimits) -> dict[str, tuple[int, int]]:
+    """The run's rlimits by name, for a cold start's preexec and a warm hand-in alike."""
+    rlimits = {"RLIMIT_CORE": (0, 0), "RLIMIT_CPU": (cpu_seconds, cpu_seconds + 5)}
+    if limits.file_size_mb:
+        size = limits.file_size_mb * 1024 * 1024
+        rlimits["RLIMIT_FSIZE"] = (size, size)
+    if limits.max_processes and not (cage and cage.pids_limited):
+        # not enforced for root, so only a backstop for the sandbox uid; counts every
+        # process of that uid on the machine, hence the cgroup is preferred
+        rlimits["RLIMIT_NPROC"] = (limits.max_processes,) * 2
+    return rlimits
 
 
 def _limits(cpu_seconds: int, cage: MemoryCage | None, limits: RunLimits,
             libc: Any) -> None:
     """In the child before exec: rlimits, the cgroups, and death with the grader."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    if limits.file_size_mb:
-        size = limits.file_size_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    if limits.max_processes and not (cage and cage.pids_limited):
-        # not enforced for root, so only a backstop for the sandbox uid; counts every
-        # process of that uid on the machine, hence the cgroup is preferred
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
+    for name, pair in _rlimits(cpu_seconds, cage, limits).items():
+        resource.setrlimit(getattr(resource, name), pair)
     if cage is not None:
         cage.enter()
     die_with_parent(signal.SIGKILL, libc)
 
 
 def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
-        limits: RunLimits, use_bubblewrap: bool, pass_fds: Sequence[int] = ()) -> RunOutcome:
+        limits: RunLimits, use_bubblewrap: bool, pass_fds: Sequence[int] = (),
+        warm: Zygote | None = None) -> RunOutcome:
     """Run `command`, killing everything it started at the time limit or when it goes
     over another limit; the outcome says which limit stopped it. `pass_fds` stay open in
-    the run (bubblewrap passes them through): the write end of the event stream."""
-    time_limit, memory_mb, tail_bytes = (limits.time_seconds, limits.memory_mb,
-                                         limits.output_tail_bytes)
-    argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
-        else list(command)
+    the run (bubblewrap passes them through): the write end of the event stream. With a
+    zygote (grader.run.warm) and bubblewrap, the run is forked from it into a sandbox of
+    its own, TensorFlow already imported; the limits count from that hand-in."""
+    memory_mb, tail_bytes = limits.memory_mb, limits.output_tail_bytes
     if use_bubblewrap and _is_root():
         hand_over(run_dir)
-    cpu_seconds = int(time_limit * 4) + 30  # 2 cores and a kernel process: a generous cap
     cage = MemoryCage.create(memory_mb * 1024 * 1024 if memory_mb else None,
                              limits.max_processes)
     memory_limit = f"{memory_mb} MB (cgroup)" if cage and cage.memory_limited else "none"
-    libc = load_libc()
+    sandbox_name = "bubblewrap" if use_bubblewrap else "none"
     started = time.monotonic()
     try:
-        # bwrap gets no environment of the grader's: its init process (pid 1 in the
-        # sandbox) would show it in /proc/1/environ.
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   pass_fds=tuple(pass_fds),
-                                   stderr=subprocess.PIPE, start_new_session=True,
-                                   cwd=None if use_bubblewrap else workdir,
-                                   env={"PATH": "/usr/bin:/bin"} if use_bubblewrap
-                                   else dict(env),
-                                   preexec_fn=lambda: _limits(cpu_seconds, cage, limits, libc))
+        process, start = _start(run_dir, command, env, workdir, limits, use_bubblewrap,
+                                pass_fds, cage, warm)
     except (OSError, subprocess.SubprocessError) as exc:
         if cage:
             cage.close()
-        return RunOutcome("crashed", 0.0, "", "", 0,
-                          "bubblewrap" if use_bubblewrap else "none",
+        return RunOutcome("crashed", 0.0, "", "", 0, sandbox_name,
                           f"could not start the run: {exc}", memory_limit)
 
     def stop() -> None:
@@ -303,7 +277,7 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
         if cage:
             cage.kill_all()
 
-    stdout, stderr = _Tail(tail_bytes), _Tail(tail_bytes)
+    stdout, stderr = Tail(tail_bytes), Tail(tail_bytes)
     readers = [threading.Thread(target=tail.feed, args=(pipe,), daemon=True)
                for tail, pipe in ((stdout, process.stdout), (stderr, process.stderr))]
     for reader in readers:
@@ -311,16 +285,24 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
     watch = DiskWatch(run_dir, limits.disk_mb, limits.max_files,
                       limits.disk_poll_seconds, stop)
     watch.start()
+    clock = RunClock.for_run(limits.time_seconds, cage.cpu_seconds if cage else None,
+                             process.pid, limits.wall_guard_seconds)
     status, message = "finished", ""
     try:
-        process.wait(timeout=time_limit)
-    except subprocess.TimeoutExpired:
-        status, message = "timeout", f"stopped after the {time_limit:.0f} s time limit"
+        while True:
+            try:
+                process.wait(timeout=max(0.01, min(POLL_SECONDS, clock.remaining_wall())))
+                break
+            except subprocess.TimeoutExpired:
+                if reason := clock.over():
+                    status, message = "timeout", reason
+                    break
     finally:
         watch.close()
         _kill_group(process)
         if cage:
             cage.kill_all()
+        clock.over()  # the CPU time of the whole run, for the record
     for reader in readers:
         reader.join(timeout=5)
     out_of_memory = cage is not None and cage.exceeded()
@@ -329,9 +311,44 @@ def run(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: 
         cage.close()
     status, message = _verdict(status, message, process.returncode, use_bubblewrap,
                                watch.message, out_of_memory, refused, limits)
+    if getattr(process, "error", ""):
+        message = f"the warm runner could not start the run: {process.error}"
     return RunOutcome(status, round(time.monotonic() - started, 3), stdout.text(),
-                      stderr.text(), stdout.total + stderr.total,
-                      "bubblewrap" if use_bubblewrap else "none", message, memory_limit)
+                      stderr.text(), stdout.total + stderr.total, sandbox_name, message,
+                      memory_limit, time_limit=f"{limits.time_seconds:g} s of {clock.kind}",
+                      cpu_seconds=round(clock.cpu_used, 2), start=start)
+
+
+def _start(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdir: str,
+           limits: RunLimits, use_bubblewrap: bool, pass_fds: Sequence[int],
+           cage: MemoryCage | None, warm: Zygote | None) -> tuple[Any, str]:
+    """The run's process, warm where a zygote and CPU accounting are at hand (a holder
+    that would not come up falls back to a cold start), and which start it was."""
+    cpu_seconds = int(limits.time_seconds * 4) + 30  # a per-process backstop only
+    if warm is not None and use_bubblewrap and cage is not None \
+            and cage.cpu_seconds() is not None:
+        python = sandbox_python_paths()
+        holder = bubblewrap_command(run_dir, HOLDER, {}, workdir)
+        try:
+            return start_warm(warm, holder, [python.inside(a) for a in command],
+                              python.environment(dict(env)), workdir,
+                              _rlimits(cpu_seconds, cage, limits), cage, pass_fds,
+                              SANDBOX_UID), "warm"
+        except OSError:
+            pass
+    argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
+        else list(command)
+    libc = load_libc()
+    # bwrap gets no environment of the grader's: its init process (pid 1 in the
+    # sandbox) would show it in /proc/1/environ.
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               pass_fds=tuple(pass_fds),
+                               stderr=subprocess.PIPE, start_new_session=True,
+                               cwd=None if use_bubblewrap else workdir,
+                               env={"PATH": "/usr/bin:/bin"} if use_bubblewrap
+                               else dict(env),
+                               preexec_fn=lambda: _limits(cpu_seconds, cage, limits, libc))
+    return process, "cold"
 
 
 def _verdict(status: str, message: str, code: int | None, use_bubblewrap: bool,
@@ -358,8 +375,15 @@ def _verdict(status: str, message: str, code: int | None, use_bubblewrap: bool,
     return status, message
 
 
-def _kill_group(process: subprocess.Popen[bytes], wait: bool = True) -> None:
+def _kill_group(process: Any, wait: bool = True) -> None:
     """Kill everything the run started (kernels, shells), not just the direct child."""
+    if isinstance(process, WarmProcess):
+        if wait:
+            process.release()
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     if wait:

@@ -61,12 +61,16 @@ class ShellClient:
         command_read, self._command_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
         events_fd = os.environ.get(EVENTS_FD_ENV, "")  # the shell records the trace
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.runner.shell", config_path, str(command_read),
-             str(reply_write)],
-            cwd=workdir, stdin=subprocess.DEVNULL,
-            pass_fds=(command_read, reply_write, *([int(events_fd)]
-                                                   if events_fd.isdigit() else [])))
+        argv = [sys.executable, "-m", "grader.runner.shell", config_path, str(command_read),
+                str(reply_write)]
+        if "tensorflow" in sys.modules:  # a warm run (grader.runner.zygote): fork, no import
+            self.process: Any = _ForkedShell(argv, workdir, (self._command_write,
+                                                              self._reply_read))
+        else:
+            self.process = subprocess.Popen(
+                argv, cwd=workdir, stdin=subprocess.DEVNULL,
+                pass_fds=(command_read, reply_write, *([int(events_fd)]
+                                                       if events_fd.isdigit() else [])))
         os.close(command_read)
         os.close(reply_write)
         self._commands = os.fdopen(self._command_write, "w", encoding="utf-8")
@@ -94,6 +98,52 @@ class ShellClient:
         except Exception:  # noqa: BLE001 - a shell that does not leave is killed
             self.process.kill()
             self.process.wait()
+
+
+class _ForkedShell:
+    """The shell as a fork of a warm run's driver, which has TensorFlow imported but has
+    run no student code: the Popen calls ShellClient makes, on a forked child."""
+
+    def __init__(self, argv: list[str], workdir: str, driver_ends: tuple[int, ...]) -> None:
+        self.returncode: int | None = None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            status = 1
+            try:
+                for fd in driver_ends:
+                    os.close(fd)
+                os.chdir(workdir)
+                stdin = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(stdin, 0)
+                os.close(stdin)
+                sys.argv = [os.path.abspath(__file__), *argv[3:]]
+                status = serve(argv[3], int(argv[4]), int(argv[5]))
+            finally:
+                os._exit(status)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("shell", timeout or 0)
+            time.sleep(0.01)
+        return self.returncode  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, 9)
 
 
 def _error_of(result: Any) -> dict[str, Any]:

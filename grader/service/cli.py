@@ -63,6 +63,8 @@ def add_parsers(commands: Any) -> None:
                        "the exercise's)")
     serve.add_argument("--require-sandbox", action="store_true",
                        help="refuse to grade without bubblewrap")
+    serve.add_argument("--cold", action="store_true",
+                       help="start Python and TensorFlow for every run (no warm runs)")
     serve.add_argument("--no-sandbox", action="store_true",
                        help="grade without bubblewrap even where it works (debugging)")
     serve.set_defaults(handler=run_serve, serve_parser=serve)
@@ -161,7 +163,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from grader.service.server import serve
 
     options = GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
-                           no_sandbox=args.no_sandbox)
+                           no_sandbox=args.no_sandbox, cold=args.cold)
     return serve(args.dir, args.host, args.port, args.workers, args.db, args.cluster,
                  options, args.secure_cookies, int(args.max_upload_mb * 2**20),
                  args.uploads_per_minute, args.forwarded_allow_ips, args.web_processes)

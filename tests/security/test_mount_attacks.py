@@ -81,7 +81,7 @@ def _lines(result: GradeResult, prefix: str) -> list[str]:
 def _host_folders(graded: Graded) -> list[Path]:
     """Folders the run must not learn: the checkout, the data, the output, the home, and
     the Python installation unless it could not be bound from a farm (the residual)."""
-    in_place = [Path(r.host) for r in sandbox._python_paths().roots if r.source == r.host]
+    in_place = [Path(r.host) for r in sandbox.sandbox_python_paths().roots if r.source == r.host]
     folders = [ROOT, datasource.default_data_dir(), graded.data.hidden_dir.parent,
                graded.out_dir, Path.home(), Path(sys.prefix).resolve(),
                Path(sys.base_prefix).resolve()]

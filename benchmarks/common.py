@@ -78,8 +78,21 @@ def make_class(folder: Path, count: int) -> Path:
     return folder
 
 
+def _proportional(pid: str) -> int | None:
+    """Proportional set size (PSS) in bytes: a page shared by n processes counts 1/n in
+    each. Why not RSS: a warm run is forked from a zygote and shares its TensorFlow
+    pages; summing RSS would count them once per process."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _process_table() -> dict[int, tuple[int, int, float]]:
-    """pid → (parent pid, resident bytes, CPU seconds so far)."""
+    """pid → (parent pid, memory bytes (PSS, else RSS), CPU seconds so far)."""
     table = {}
     page = os.sysconf("SC_PAGE_SIZE")
     tick = os.sysconf("SC_CLK_TCK")
@@ -90,7 +103,8 @@ def _process_table() -> dict[int, tuple[int, int, float]]:
             stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        table[int(entry)] = (int(stat[1]), int(stat[21]) * page,
+        memory = _proportional(entry)
+        table[int(entry)] = (int(stat[1]), int(stat[21]) * page if memory is None else memory,
                              (int(stat[11]) + int(stat[12])) / tick)
     return table
 
@@ -109,7 +123,7 @@ def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
 
 
 class TreeMemory:
-    """Samples a process and its descendants every `period`: the peak resident memory of
+    """Samples a process and its descendants every `period`: the peak memory (PSS) of
     the whole tree and of each child's subtree (a batch worker with its sandbox, shell and
     training), and the CPU time of every process seen (its last sample: a process living
     under one period is missed, which the long-lived ones that matter are not)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from two_at_a_time import run_two_at_a_time
+from warm_compare import comparable
 
 from grader.exercise import datasource, detect
 from grader.grade import GradeOptions, grade_file, load_exercise
@@ -84,3 +85,26 @@ def test_no_course_notebook_is_sent_to_review_for_the_trust_line(
                       if not (name in few_steps and MEASURED_AGAINST_RECORDED.search(reason))]
                for name, result in graded.items()}
     assert {name: reasons for name, reasons in flagged.items() if reasons} == {}
+
+
+COMPARED_COLD = 10  # the first ten notebooks by name: every course year and exercise
+
+
+def test_ten_course_notebooks_get_the_same_result_warm_and_cold(
+        graded: dict[str, GradeResult], tmp_path: Path) -> None:
+    """The warm gradings above against cold ones (`--cold`): the same result.json apart
+    from what measures time (tests/warm_compare.py)."""
+    jobs = {}
+    for original in _notebooks()[:COMPARED_COLD]:
+        copy = tmp_path / original.name
+        shutil.copyfile(original, copy)
+        spec = load_exercise(detect.exercise_for(copy).exercise or "")
+        data = datasource.resolve(spec)
+        jobs[original.stem] = (lambda c=copy, s=spec, d=data: grade_file(
+            c, s, d, GradeOptions(require_sandbox=True, cold=True)))
+    cold = run_two_at_a_time(jobs)
+    for name, result in cold.items():
+        assert result.details["run_start"] == "cold"
+        assert graded[name].details["run_start"] == "warm", name
+        assert comparable(result) == comparable(graded[name]), name
+

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 from samples import BATCHED, MANIFEST, REPRODUCED, SAMPLES, grade_of, intake_of
+from warm_compare import comparable
 
 from grader import exercise
 from grader.classwork.batch import BatchOptions, grade_batch
 from grader.exercise import datasource
+from grader.grade import GradeOptions
 from grader.results import gradebook
 from grader.results.layout import GRADEBOOK
 from grader.results.result import GradeResult
+from grader.run import warm
 from grader.submission import SUFFIXES
 
 EXPECTED_CHECKS = [(name, check_id, status) for name, sample in MANIFEST.items()
@@ -57,17 +60,23 @@ def test_sample_check(sample_results: dict[str, GradeResult], name: str, check_i
 
 def test_a_regrade_of_the_class_with_one_job_gives_identical_grades(
         sample_results: dict[str, GradeResult], samples_batch_out: Path) -> None:
-    """Determinism and independence from --jobs: the batch graded two at a time; a
-    --regrade one at a time must give every student the same grade."""
+    """Determinism and independence from --jobs and from warm runs: the batch graded two
+    at a time, each run forked warm; a --regrade one at a time, every run started cold,
+    must give every student the same grade — and the same result.json apart from what
+    measures time (tests/warm_compare.py)."""
     spec = exercise.load("happy-or-sad")
     data = datasource.resolve(spec)
     with intake_of(REPRODUCED) as intake:
         again = grade_batch(intake, spec, data, samples_batch_out,
-                            BatchOptions(jobs=1, regrade=True))
+                            BatchOptions(jobs=1, regrade=True, grade=GradeOptions(cold=True)))
     assert again.graded == len(REPRODUCED) and again.reused == 0
     for result in again.results:
-        assert grade_of(result) == grade_of(sample_results[result.submission]), \
-            result.student
+        first = sample_results[result.submission]
+        assert grade_of(result) == grade_of(first), result.student
+        warm_here = warm.disabled_reason() == ""
+        assert first.details["run_start"] == ("warm" if warm_here else "cold")
+        assert result.details["run_start"] == "cold"
+        assert comparable(result) == comparable(first), result.student
     with gradebook.Gradebook(samples_batch_out / GRADEBOOK) as book:
         # the first grades stay as history
         assert len(book.history()) == len(BATCHED) + len(REPRODUCED)

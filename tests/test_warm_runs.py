@@ -7,16 +7,14 @@ grader always did: a warm grading must give the same result.json apart from timi
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import components
 import pytest
 from samples import BATCHED, intake_of
 from two_at_a_time import JOBS
+from warm_compare import comparable
 
 from grader import exercise
 from grader.classwork.batch import BatchOptions, grade_batch
@@ -29,36 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent / "warm"
 REFERENCES = [ROOT / "reference" / "happy_or_sad" / "solution.py",
               ROOT / "reference" / "happy_or_sad" / "solution.ipynb"]
-# what TensorFlow prints when it is imported: a warm run imported it in the zygote
-_IMPORT_BANNER = re.compile(r"absl::InitializeLog|oneDNN custom operations|cpu_feature_guard"
-                            r"|rebuild TensorFlow with the appropriate compiler flags"
-                            r"|This TensorFlow binary is optimized")
-_DURATION = re.compile(r"\b\d+(\.\d+)?(ms|us|s)(/step)?\b")
-
-
 @pytest.fixture(scope="module")
 def warm_here() -> None:
     reason = warm.disabled_reason()
     components.require(not reason, f"warm runs are not available here: {reason}")
-
-
-def comparable(result: GradeResult) -> dict[str, Any]:
-    """result.json without what measures time: timings, the moments epochs ended, how
-    long the batch check took, the durations in progress bars, TensorFlow's import
-    banner (printed by the zygote, once), and which start the run had."""
-    data = json.loads(result.to_json())
-    data.pop("timings", None)
-    details = data["details"]
-    details.pop("run_start", None)
-    for key in ("fit_started_at", "epochs_ended_at"):
-        details.get("evidence", {}).pop(key, None)
-    for key in ("seconds", "cpu_seconds"):
-        details.get("batch_check", {}).pop(key, None)
-    for stream in ("stdout_tail", "stderr_tail"):
-        lines = [_DURATION.sub("T", line) for line in (data[stream] or "").splitlines()
-                 if not _IMPORT_BANNER.search(line)]
-        data[stream] = "\n".join(lines).strip()
-    return data
 
 
 def _grade(path: Path, spec: exercise.ExerciseSpec, data: datasource.DataPaths,
@@ -110,7 +82,9 @@ def test_the_reference_notebook_gets_the_same_result_warm_and_cold(
 def cold_sample_results(tmp_path_factory: pytest.TempPathFactory,
                         spec: exercise.ExerciseSpec,
                         data: datasource.DataPaths) -> dict[str, GradeResult]:
-    """The batched samples once more, every run cold, as `grader batch --cold` does."""
+    """The batched samples once more, every run cold, as `grader batch --cold` does
+    (`make acceptance`: CI compares the six samples that train in different ways, in
+    test_samples.py's regrade)."""
     out = tmp_path_factory.mktemp("samples-cold")
     with intake_of(BATCHED) as intake:
         outcome = grade_batch(intake, spec, data, out,
@@ -118,6 +92,8 @@ def cold_sample_results(tmp_path_factory: pytest.TempPathFactory,
     return {r.submission: r for r in outcome.results}
 
 
+@pytest.mark.acceptance
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BATCHED)
 def test_every_sample_gets_the_same_result_warm_and_cold(
         warm_here: None, name: str, sample_results: dict[str, GradeResult],

@@ -55,12 +55,45 @@ def _isolation() -> list[str]:
     return lines
 
 
+def _warm_trial(threads: int = 1) -> str:
+    """A warm run of the runner's usage message, end to end: "" when it works, else why
+    not."""
+    import tempfile
+
+    from grader.run import sandbox, stage, warm
+
+    if reason := warm.disabled_reason():
+        return reason
+    server = warm.zygote(threads)
+    if server is None:
+        return warm.failure() or "the warm runner would not start"
+    folder = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    try:
+        for name in ("tmp", "home", "work"):
+            (folder / name).mkdir()
+
+        def inside(path: Path) -> str:
+            return f"{stage.RUN_ROOT_IN_SANDBOX}/{path.relative_to(folder).as_posix()}"
+
+        outcome = sandbox.run(folder, [sys.executable, "-m", "grader.runner"],
+                              stage.environment(inside, folder, threads),
+                              inside(folder / "work"), sandbox.RunLimits(time_seconds=60),
+                              True, warm=server)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if outcome.start != "warm":
+        return "a run could not be handed to the warm runner (it started cold)"
+    if "usage: python -m grader.runner" not in outcome.stderr_tail:
+        return f"a warm run did not run the runner: {outcome.message or outcome.stderr_tail}"
+    return ""
+
+
 def _warm_runs() -> str:
     """Whether runs are forked warm (grader.run.warm) here, tried end to end."""
     from grader.run import warm
 
     started = time.monotonic()
-    reason = warm.trial()
+    reason = _warm_trial()
     warm.close_all()
     if reason:
         return f"warm runs: NOT available — {reason}; every run starts Python and " \

@@ -1,30 +1,18 @@
-"""Run one command for one submission, isolated, time-limited, with bounded output capture.
+"""Run one command for one submission, isolated, limited, with bounded output capture.
 
-bubblewrap gives the run its own mount, PID, network, IPC and UTS namespaces: it sees
-the system read-only, the Python installation, the grader's runner package, and its own
-run folder (also mounted as /tmp) — never the hidden split, other submissions or the
-grader's outputs. It runs as an unprivileged uid (65534) that owns only the run folder.
-Without bubblewrap the run is a plain process group with rlimits: the result then
-records sandbox "none" and the console says so.
-
-Why no user namespace when the grader is root: bwrap maps the sandbox uid onto the
-*caller's* uid, so a sandbox started by root owns every root file it can see (it could
-read /etc/shadow). As root, bwrap builds the namespaces itself and `setpriv` then drops
-to a real unprivileged uid before the run's own command starts. A non-root grader uses
-an unprivileged user namespace as before.
+The sandbox is bubblewrap's (grader.run.bwrap says what the run sees and as whom);
+started cold, or forked warm from a zygote (grader.run.warm). Without bubblewrap the run
+is a plain process group with rlimits: the result then records sandbox "none" and the
+console says so. Every limit is watched here, and the outcome names the one that acted.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import resource
-import shutil
 import signal
-import stat
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -35,20 +23,25 @@ from typing import Any
 from grader.exercise.spec import ExerciseSpec
 from grader.processes import die_with_parent
 from grader.processes import libc as load_libc
+from grader.run.bwrap import (
+    SANDBOX_UID,
+    _is_root,
+    bubblewrap_command,
+    bubblewrap_works,
+    hand_over,
+    sandbox_python_paths,
+)
 from grader.run.cgroups import MemoryCage
 from grader.run.clock import POLL_SECONDS, RunClock
 from grader.run.diskwatch import DiskWatch
-from grader.run.mounts import SandboxPython, sandbox_python
 from grader.run.output import Tail, render_terminal
 from grader.run.stage import RUN_ROOT_IN_SANDBOX
 from grader.run.warm import HOLDER, WarmProcess, Zygote
 from grader.run.warm import start as start_warm
 
-__all__ = ["RunLimits", "RunOutcome", "bubblewrap_command", "bubblewrap_works", "hand_over",
-           "render_terminal", "run", "sandbox_python_paths"]
-
-_SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
-SANDBOX_UID = 65534  # nobody: owns nothing on the host but the run folder handed to it
+__all__ = ["RUN_ROOT_IN_SANDBOX", "SANDBOX_UID", "RunLimits", "RunOutcome",
+           "bubblewrap_command", "bubblewrap_works", "hand_over", "render_terminal", "run",
+           "sandbox_python_paths"]
 
 
 @dataclass(frozen=True)
@@ -92,135 +85,6 @@ class RunOutcome:
     time_limit: str = ""  # "600 s of CPU time (cgroup)": which clock the limit counted
     cpu_seconds: float = 0.0  # the CPU time the run used, as that clock counted it
     start: str = "cold"  # "warm": forked from a zygote (grader.run.warm); "cold": started
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _drop_to_sandbox_uid() -> list[str]:
-    """Command prefix that becomes SANDBOX_UID with no capabilities and no way back."""
-    setpriv = shutil.which("setpriv")
-    uid = str(SANDBOX_UID)
-    if setpriv:
-        return [setpriv, "--reuid", uid, "--regid", uid, "--clear-groups", "--no-new-privs",
-                "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return [sys.executable, "-c", "import os, sys; os.setgroups([]); "
-            f"os.setgid({uid}); os.setuid({uid}); os.execvp(sys.argv[1], sys.argv[1:])"]
-
-
-def _namespace_args() -> list[str]:
-    if _is_root():
-        return ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                "--unshare-cgroup-try"]
-    return ["--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
-            "--gid", str(SANDBOX_UID)]
-
-
-@functools.cache
-def bubblewrap_works() -> bool:
-    """True when bwrap exists and can build the sandbox here (user namespaces are not
-    available in some containers for a non-root grader)."""
-    bwrap = shutil.which("bwrap")
-    if not bwrap:
-        return False
-    argv = [bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            *_namespace_args(), "--die-with-parent", "--new-session"]
-    argv += _drop_to_sandbox_uid() if _is_root() else []
-    try:
-        probe = subprocess.run([*argv, "true"], capture_output=True, timeout=20,
-                               env={"PATH": "/usr/bin:/bin"})
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
-
-
-def sandbox_python_paths() -> SandboxPython:
-    """What the runner needs to start Python and import the grader's runner package: the
-    installation from neutral paths, the runner's private copy, nothing else of the
-    grader (grader.run.mounts says why and how)."""
-    return sandbox_python(_SYSTEM_DIRS)
-
-
-def _parent_dirs(mounts: Sequence[str], read_only: Sequence[str]) -> list[str]:
-    """Traversable (0755) folders above each mount point. bwrap run by root makes them
-    0700, which the sandbox uid could not pass (/grader/run, a Python under /root).
-    Folders inside a read-only mount already exist there and cannot be made."""
-    def inside(path: str, roots: Sequence[str]) -> bool:
-        return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
-
-    parents = {str(parent) for mount in mounts for parent in Path(mount).parents
-               if str(parent) not in ("/", "/tmp") and not inside(str(parent), read_only)}
-    return sorted(parents, key=lambda p: (p.count("/"), p))
-
-
-def _zygote_namespace_args() -> list[str]:
-    """The warm runner's fork server (grader.run.warm): a run's mounts, root with its
-    capabilities (it joins each run's namespaces, so it stays in the host's PID and
-    cgroup namespaces, which a run's must descend from)."""
-    return ["--unshare-net", "--unshare-ipc", "--unshare-uts", "--cap-add", "ALL"]
-
-
-def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, str],
-                       workdir: str, zygote: bool = False) -> list[str]:
-    namespaces = _zygote_namespace_args() if zygote else _namespace_args()
-    argv = ["bwrap", "--die-with-parent", "--new-session", *namespaces,
-            "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
-            # no fresh tmpfs the inotify watch does not see (issue 19: images copied there
-            # are read unseen): /run is read-only; /dev/shm must stay writable (Python's
-            # locks, which flow_from_directory's thread pool makes, live there), so it is
-            # a folder of the watched run folder
-            "--bind", str(_shared_memory(run_dir)), "/dev/shm",
-            "--tmpfs", "/run", "--remount-ro", "/run"]
-    # /tmp first: Python may live under /tmp (a CI clone) when it cannot be bound from a
-    # neutral farm, and a later mount of /tmp would hide it.
-    python = sandbox_python_paths()
-    bound = [root.inside for root in python.roots]
-    parents = _parent_dirs([RUN_ROOT_IN_SANDBOX, *_SYSTEM_DIRS, *python.mount_points()],
-                           read_only=[*_SYSTEM_DIRS, *bound])
-    # each before the mount below it; those under /tmp after /tmp itself is mounted
-    argv += [arg for p in parents if not p.startswith("/tmp/")
-             for arg in ("--perms", "0755", "--dir", p)]
-    argv += ["--bind", str(run_dir / "tmp"), "/tmp",
-             "--bind", str(run_dir), RUN_ROOT_IN_SANDBOX]
-    argv += [arg for p in parents if p.startswith("/tmp/")
-             for arg in ("--perms", "0755", "--dir", p)]
-    for directory in _SYSTEM_DIRS:
-        argv += ["--ro-bind-try", directory, directory]
-    argv += python.bwrap_args()
-    argv += ["--chdir", workdir, "--clearenv"]
-    for key, value in python.environment(dict(env)).items():
-        argv += ["--setenv", key, value]
-    prefix = _drop_to_sandbox_uid() if _is_root() and not zygote else []
-    return argv + [python.inside(arg) for arg in [*prefix, *command]]
-
-
-def _shared_memory(run_dir: Path) -> Path:
-    """The run's /dev/shm: run/tmp/.shm, under the inotify watch of the run folder."""
-    folder = run_dir / "tmp" / ".shm"
-    if not folder.parent.is_dir():  # the run cannot start anyway (its /tmp is bound too)
-        return folder
-    if folder.is_symlink() or folder.exists() and not folder.is_dir():
-        folder.unlink()  # a link a run left there is never followed (chmod as root)
-    folder.mkdir(exist_ok=True)
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        os.fchmod(fd, 0o1777)
-    finally:
-        os.close(fd)
-    return folder
-
-
-def hand_over(run_dir: Path, uid: int = SANDBOX_UID) -> None:
-    """Give the run folder to the sandbox uid: everything writable by its owner changes
-    owner (read-only files such as the served zip stay root's). Never follows links."""
-    os.chown(run_dir, uid, uid)
-    for root, dirs, files in os.walk(run_dir):
-        for name in (*dirs, *files):
-            path = os.path.join(root, name)
-            with contextlib.suppress(OSError):
-                if os.lstat(path).st_mode & stat.S_IWUSR:
-                    os.lchown(path, uid, uid)
 
 
 def _rlimits(cpu_seconds: int, cage: MemoryCage | None,

@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from grader.processes import die_with_parent
+from grader.run import bwrap, stage
 from grader.run.cgroups import MemoryCage
 
 COLD_ENV = "GRADER_COLD"  # "1": every run starts Python itself (the --cold option sets it)
@@ -55,14 +56,12 @@ NAMESPACES = ("ipc", "uts", "net", "cgroup", "pid", "mnt")  # grader.runner.zygo
 
 def disabled_reason() -> str:
     """Why warm runs cannot be used here, or "" when they can."""
-    from grader.run import sandbox
-
     if os.environ.get(COLD_ENV) == "1":
         return "--cold was given"
     if os.geteuid() != 0:
         return ("the grader does not run as root: joining a run's namespaces needs "
                 "CAP_SYS_ADMIN over them, which an unprivileged grader does not have")
-    if not sandbox.bubblewrap_works():
+    if not bwrap.bubblewrap_works():
         return "bubblewrap cannot build a sandbox here"
     if not all(Path(f"/proc/self/ns/{name}").exists() for name in NAMESPACES):
         return "this kernel does not show every namespace a run needs in /proc/self/ns"
@@ -73,14 +72,12 @@ class Zygote:
     """One fork server and the socket the grader talks to it on."""
 
     def __init__(self, threads: int) -> None:
-        from grader.run import sandbox, stage
-
         self.threads = threads
         _sweep()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
         for name in ("tmp", "home", "work"):
             (self.folder / name).mkdir()
-        self.python = sandbox.sandbox_python_paths()
+        self.python = bwrap.sandbox_python_paths()
 
         def inside(path: Path) -> str:
             return f"{stage.RUN_ROOT_IN_SANDBOX}/{path.relative_to(self.folder).as_posix()}"
@@ -90,7 +87,7 @@ class Zygote:
         # a file, not a pipe nobody reads: the zygote's own messages (TensorFlow's import
         # banner) must never block it
         self.log = self.folder / "zygote.log"
-        argv = sandbox.bubblewrap_command(
+        argv = bwrap.bubblewrap_command(
             self.folder, [sys.executable, "-m", "grader.runner.zygote",
                           str(zygote_end.fileno())],
             env, inside(self.folder / "work"), zygote=True)
@@ -106,6 +103,9 @@ class Zygote:
         if answer != b"ready":
             errors = self._stop_and_read_errors()
             raise OSError(f"the warm runner did not start: {errors or 'no answer'}")
+        # the zygote has imported all it will: its folder is not needed any more, and a
+        # worker that ends with os._exit (a batch's) must not leave it behind
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.lock = threading.Lock()
 
     def alive(self) -> bool:
@@ -165,9 +165,7 @@ def zygote(threads: int) -> Zygote | None:
     used or the zygote would not start (runs are then cold, as they always were)."""
     if disabled_reason():
         return None
-    from grader.run import sandbox
-
-    key = (threads, repr(sandbox.sandbox_python_paths()))
+    key = (threads, repr(bwrap.sandbox_python_paths()))
     with _LOCK:
         if key in _FAILED:
             return None
@@ -197,37 +195,6 @@ def close_all() -> None:
         for item in _ZYGOTES.values():
             item.close()
         _ZYGOTES.clear()
-
-
-def trial(threads: int = 1) -> str:
-    """A warm run of the runner's usage message, end to end (for `grader doctor`): ""
-    when it works, else why not."""
-    from grader.run import sandbox, stage
-
-    if reason := disabled_reason():
-        return reason
-    server = zygote(threads)
-    if server is None:
-        return failure() or "the warm runner would not start"
-    folder = Path(tempfile.mkdtemp(prefix="grader-run-"))
-    try:
-        for name in ("tmp", "home", "work"):
-            (folder / name).mkdir()
-
-        def inside(path: Path) -> str:
-            return f"{stage.RUN_ROOT_IN_SANDBOX}/{path.relative_to(folder).as_posix()}"
-
-        outcome = sandbox.run(folder, [sys.executable, "-m", "grader.runner"],
-                              stage.environment(inside, folder, threads),
-                              inside(folder / "work"), sandbox.RunLimits(time_seconds=60),
-                              True, warm=server)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if outcome.start != "warm":
-        return "a run could not be handed to the warm runner (it started cold)"
-    if "usage: python -m grader.runner" not in outcome.stderr_tail:
-        return f"a warm run did not run the runner: {outcome.message or outcome.stderr_tail}"
-    return ""
 
 
 class WarmProcess:

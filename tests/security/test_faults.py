@@ -63,10 +63,12 @@ def setup(tmp_path: Path, spec: object, data: datasource.DataPaths) -> dict[str,
     shutil.copytree(data.hidden_dir, hidden)
     submission = tmp_path / "slow.py"
     submission.write_text(
-        "# Slow on purpose: a marked child process, then a long wait.\n"
-        "import subprocess, time\n"
+        "# Slow on purpose: a marked child process, then a long computation (the time\n"
+        "# limit counts CPU time: a sleep would wait for the outer wall-clock guard).\n"
+        "import subprocess\n"
         f"subprocess.Popen(['sleep', '{marker}'])\n"
-        "time.sleep(600)\n")
+        "while True:\n"
+        "    pass\n")
     runs = tmp_path / "runs"
     runs.mkdir()
     return {"marker": marker, "hidden": hidden, "submission": submission, "runs": runs,

@@ -40,8 +40,9 @@ EXPECTED: dict[str, Expect] = {
     "fork_bomb": Expect(status=("timeout", "graded"), max_score=0),
     "memory_hog": Expect(max_score=0, runs_message="memory limit"),
     "fill_disk": Expect(max_score=0, runs_message="disk limit"),
-    "print_forever": Expect(status=("timeout",), max_score=0, runs_message="time limit"),
-    "sleep_forever": Expect(status=("timeout",), max_score=0, runs_message="time limit"),
+    "print_forever": Expect(status=("timeout",), max_score=0, runs_message="limit on CPU time"),
+    "sleep_forever": Expect(status=("timeout",), max_score=0,
+                            runs_message="wall-clock time (the outer guard"),
     "kill_grader": Expect(),
     "read_env": Expect(),
     # the model the run saved is measured; what the run says of its training is not

@@ -1,0 +1,44 @@
+"""A grading worker for the benchmarks: it starts its warm runner first (what a batch,
+Dask or service worker does before its submission arrives), then grades each path it
+reads on stdin as `grader grade` would (result.json and both reports) and prints the
+seconds from the request to the written reports, one line per grading.
+
+    python benchmarks/warm_worker.py OUT_DIR [--cold]   (paths on stdin)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    from grader.exercise import datasource
+    from grader.grade import GradeOptions, grade_file, load_exercise
+    from grader.reports import write_submission
+    from grader.results.layout import OutputLayout
+    from grader.run import warm
+
+    out, cold = Path(sys.argv[1]), "--cold" in sys.argv[2:]
+    spec = load_exercise("happy-or-sad")
+    data = datasource.resolve(spec)
+    if not cold and warm.zygote(spec.intra_op_threads) is None:
+        print(f"no warm runner: {warm.disabled_reason() or warm.failure()}", flush=True)
+        return 1
+    print("ready", flush=True)
+    for line in sys.stdin:
+        started = time.perf_counter()
+        result = grade_file(Path(line.strip()), spec, data, GradeOptions(cold=cold))
+        write_submission(result, OutputLayout(out), spec, data.hidden_dir)
+        print(f"{time.perf_counter() - started:.3f} {result.score} {result.max_score} "
+              f"{result.details.get('run_start')} {result.timings.get('run')} "
+              f"{result.timings.get('score')}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

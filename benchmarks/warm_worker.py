@@ -1,7 +1,9 @@
-"""A grading worker for the benchmarks: it starts its warm runner first (what a batch,
-Dask or service worker does before its submission arrives), then grades each path it
+"""A grading worker for the benchmarks: it starts its warm runner and its trusted scorer
+first (what a batch or service worker has before its submission arrives: the batch's
+and the service's workers share one scorer per data set), then grades each path it
 reads on stdin as `grader grade` would (result.json and both reports) and prints the
-seconds from the request to the written reports, one line per grading.
+seconds from the request to the written reports, one line per grading. With --cold
+every run starts Python itself; the scorer is shared all the same.
 
     python benchmarks/warm_worker.py OUT_DIR [--cold]   (paths on stdin)
 """
@@ -22,6 +24,7 @@ def main() -> int:
     from grader.reports import write_submission
     from grader.results.layout import OutputLayout
     from grader.run import warm
+    from grader.scoring.service import ScoringService
 
     out, cold = Path(sys.argv[1]), "--cold" in sys.argv[2:]
     spec = load_exercise("happy-or-sad")
@@ -29,14 +32,17 @@ def main() -> int:
     if not cold and warm.zygote(spec.intra_op_threads) is None:
         print(f"no warm runner: {warm.disabled_reason() or warm.failure()}", flush=True)
         return 1
+    scorer = ScoringService(spec, data)
+    options = GradeOptions(cold=cold, scorer_socket=scorer.start())
     print("ready", flush=True)
     for line in sys.stdin:
         started = time.perf_counter()
-        result = grade_file(Path(line.strip()), spec, data, GradeOptions(cold=cold))
+        result = grade_file(Path(line.strip()), spec, data, options)
         write_submission(result, OutputLayout(out), spec, data.hidden_dir)
         print(f"{time.perf_counter() - started:.3f} {result.score} {result.max_score} "
               f"{result.details.get('run_start')} {result.timings.get('run')} "
               f"{result.timings.get('score')}", flush=True)
+    scorer.stop()
     return 0
 
 

@@ -150,8 +150,8 @@ def main(config_path: str) -> int:
     shape = [int(v) for v in model.input_shape[1:]] if all(
         isinstance(v, int) for v in model.input_shape[1:]) else config.input_shape
     rng = np.random.default_rng(config.seed)
-    data = (rng.random((4, *shape), dtype=np.float32),
-            np.array([0.0, 1.0, 0.0, 1.0], dtype=np.float32))
+    # one image of each class a step: training is real, and costs the least it can
+    data = (rng.random((2, *shape), dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32))
     results = []
     for spec in config.classes:
         results += _test_class(keras, model, data, spec, config.epoch_runs)

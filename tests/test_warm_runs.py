@@ -8,6 +8,7 @@ grader always did: a warm grading must give the same result.json apart from timi
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import components
@@ -102,3 +103,29 @@ def test_every_sample_gets_the_same_result_warm_and_cold(
     assert warm_result.details["run_start"] == "warm"
     assert cold_result.details["run_start"] == "cold"
     assert comparable(warm_result) == comparable(cold_result)
+
+
+def test_a_run_the_warm_runner_cannot_enter_starts_cold(
+        warm_here: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure on the grader's side of a warm start (here: the zygote's child is handed a
+    namespace it does not know) is never the student's: the run starts cold instead."""
+    from grader.run import sandbox, stage
+
+    monkeypatch.setattr(warm, "NAMESPACES", ("ipc", "uts", "net", "cgroup", "pid", "time",
+                                             "mnt"))
+    real = warm._same_as_ours
+    monkeypatch.setattr(warm, "_same_as_ours",
+                        lambda pid, name: False if name == "time" else real(pid, name))
+    server = warm.zygote(1)
+    assert server is not None, warm.failure()
+    for name in ("tmp", "home", "work"):
+        (tmp_path / name).mkdir()
+
+    def inside(path: Path) -> str:
+        return f"{stage.RUN_ROOT_IN_SANDBOX}/{path.relative_to(tmp_path).as_posix()}"
+
+    outcome = sandbox.run(tmp_path, [sys.executable, "-m", "grader.runner"],
+                          stage.environment(inside, tmp_path, 1), inside(tmp_path / "work"),
+                          sandbox.RunLimits(time_seconds=120), True, warm=server)
+    assert outcome.start == "cold"
+    assert "usage: python -m grader.runner" in outcome.stderr_tail, outcome

@@ -268,6 +268,7 @@ def start(server: Zygote, holder_argv: list[str], command: Sequence[str],
             socket.send_fds(conn, [json.dumps(hand_in).encode()],
                             [*opened[:len(names) + len(groups)], stdout_write, stderr_write,
                              *pass_fds])
+            _await_entered(conn)
         except OSError:
             conn.close()
             raise
@@ -299,6 +300,21 @@ def _child_pid(info_read: int, holder: subprocess.Popen[bytes]) -> int:
     except (ValueError, KeyError, TypeError):
         raise OSError(f"bubblewrap did not build the run's sandbox (exit "
                       f"{holder.poll()})") from None
+
+
+def _await_entered(conn: socket.socket) -> None:
+    """The zygote's child has joined the run's sandbox and started the student's process;
+    anything else is the grader's failure, not the run's (the caller starts it cold)."""
+    ready, _, _ = select.select([conn], [], [], HOLDER_SECONDS)
+    answer = conn.recv(65536) if ready else b""
+    try:
+        message = json.loads(answer)
+    except ValueError:
+        message = {}
+    if not isinstance(message, dict) or message.get("entered") is not True:
+        reason = message.get("error") if isinstance(message, dict) else None
+        raise OSError(f"the warm runner could not enter the run's sandbox: "
+                      f"{reason or 'no answer'}")
 
 
 def _await_ready(holder: subprocess.Popen[bytes]) -> None:

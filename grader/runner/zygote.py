@@ -36,6 +36,7 @@ from typing import Any
 
 PRELOAD = ("numpy", "tensorflow", "keras", "PIL.Image", "IPython.core.interactiveshell")
 READY = b"ready"
+ENTERED = b'{"entered": true}'
 # nsenter's order: the mount namespace last, so the others are still found by path
 NAMESPACE_FLAGS = {"ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000,
                    "cgroup": 0x02000000, "pid": 0x20000000, "mnt": 0x00020000}
@@ -132,6 +133,7 @@ def _enter_and_wait(libc: Any, conn: socket.socket) -> int:
             os._exit(code)
     for fd in (stdout_fd, stderr_fd, *passed):
         os.close(fd)
+    conn.sendall(ENTERED)  # the run is in its sandbox: from here on, its outcome is its own
     _, status = os.waitpid(pid, 0)
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     conn.sendall(json.dumps({"exit": code}).encode())

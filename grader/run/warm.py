@@ -72,12 +72,10 @@ class Zygote:
     """One fork server and the socket the grader talks to it on."""
 
     def __init__(self, threads: int) -> None:
-        self.threads = threads
         _sweep()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
         for name in ("tmp", "home", "work"):
             (self.folder / name).mkdir()
-        self.python = bwrap.sandbox_python_paths()
 
         def inside(path: Path) -> str:
             return f"{stage.RUN_ROOT_IN_SANDBOX}/{path.relative_to(self.folder).as_posix()}"
@@ -97,7 +95,6 @@ class Zygote:
                 pass_fds=(zygote_end.fileno(),), start_new_session=True,
                 env={"PATH": "/usr/bin:/bin"}, preexec_fn=die_with_parent)
         zygote_end.close()
-        self.started = time.monotonic()
         ready, _, _ = select.select([self.control], [], [], START_SECONDS)
         answer = self.control.recv(64) if ready else b""
         if answer != b"ready":

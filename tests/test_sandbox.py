@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import subprocess
@@ -91,12 +92,17 @@ def test_time_limit_kills_the_whole_process_group(tmp_path: Path, bubblewrap: bo
     assert outcome.status == "timeout"
     assert "3 s limit on CPU time" in outcome.message, outcome
     assert outcome.cpu_seconds >= 3
+    # stopped at the limit, not later: what two processes burn between two polls (0.25 s
+    # apart, however loaded the machine) is far below another 3 s (issue 21)
+    assert outcome.cpu_seconds < 2 * 3, outcome
     assert "CPU time" in outcome.time_limit
     # the guard (3 × 3 + 60 s) did not act; a slower machine takes longer to burn 3 s
     assert time.monotonic() - started < 60
     if not bubblewrap:  # inside a PID namespace the pid means nothing out here
         child = int(pid_file.read_text())
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30  # polled: the kill is sent, its effect awaited
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not _alive(child)
 
 
@@ -317,7 +323,10 @@ def test_the_fallback_is_recorded_and_require_sandbox_refuses(
     monkeypatch.setattr(sandbox, "bubblewrap_works", lambda: False)
     with pytest.raises(grade.SandboxRequired):
         grade.grade_file(broken, spec, data, grade.GradeOptions(require_sandbox=True))
-    assert grade.grade_file(broken, spec, data).sandbox == "none"
+    with pytest.raises(grade.SandboxRequired):  # the default: sandboxed or refused
+        grade.grade_file(broken, spec, data)
+    own_work = grade.GradeOptions(require_sandbox=False)  # grader grade / check
+    assert grade.grade_file(broken, spec, data, own_work).sandbox == "none"
 
 
 def test_doctor_reports_one_line_per_area(monkeypatch: pytest.MonkeyPatch,
@@ -575,3 +584,140 @@ def test_the_runner_copy_holds_the_runner_only_and_follows_its_content(
     assert list((copy / "grader" / "runner" / "__pycache__").glob("contract.*.pyc"))
     (package / "runner" / "contract.py").write_text("# edited\n", encoding="utf-8")
     assert mounts.runner_copy() != copy
+
+
+def test_a_v2_memory_cgroup_leaves_no_swap_to_spill_into(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """memory.max alone lets a run page past its limit into swap (issue 21): the cage also
+    writes memory.swap.max 0. A folder stands in for a cgroup v2 hierarchy whose own
+    cgroup (/grader) delegates memory and pids."""
+    (tmp_path / "cgroup.controllers").write_text("memory pids\n")
+    (tmp_path / "grader").mkdir()
+    (tmp_path / "grader" / "cgroup.subtree_control").write_text("memory pids\n")
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(cgroups, "_own_cgroup",
+                        lambda controller: "/grader" if controller is None else None)
+    cage = cgroups.MemoryCage.create(3 << 30)
+    assert cage is not None and cage.v2 and cage.path is not None
+    assert cage.path.parent == tmp_path / "grader"
+    assert (cage.path / "memory.max").read_text() == str(3 << 30)
+    assert (cage.path / "memory.swap.max").read_text() == "0"
+
+
+def test_the_memory_cgroup_here_limits_swap_too() -> None:
+    """On this machine's own hierarchy: v2 gets memory.swap.max 0, v1 a memory+swap limit
+    equal to the memory limit, wherever the kernel keeps swap accounting (the file)."""
+    components.cgroup("memory")
+    limit = 300 << 20
+    cage = cgroups.MemoryCage.create(limit)
+    assert cage is not None and cage.path is not None
+    try:
+        swap_file, expected = ("memory.swap.max", 0) if cage.v2 \
+            else ("memory.memsw.limit_in_bytes", limit)
+        # absent: the kernel keeps no swap accounting, there is nothing to limit
+        if (cage.path / swap_file).exists():
+            assert int((cage.path / swap_file).read_text()) == expected
+    finally:
+        cage.close()
+
+
+_TRY_USER_NAMESPACE = """
+import ctypes, json, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+made = libc.unshare(0x10000000)  # CLONE_NEWUSER (os.unshare is Python 3.12)
+error = ctypes.get_errno()
+thread = threading.Thread(target=lambda: None)
+thread.start()
+thread.join()
+child = subprocess.run(["/bin/true"]).returncode  # clone3 refused: libc falls back
+print("USERNS", json.dumps({"made": made, "errno": error, "child": child}))
+"""
+
+
+def _userns_attempt(text: str) -> dict[str, int]:
+    line = next(line for line in text.splitlines() if line.startswith("USERNS "))
+    return json.loads(line.split(" ", 1)[1])  # type: ignore[no-any-return]
+
+
+@needs_bubblewrap
+def test_a_run_cannot_create_a_user_namespace(tmp_path: Path) -> None:
+    """Without the seccomp filter an unprivileged run made a user namespace of its own (it
+    is then root in there: issue 21); now unshare(CLONE_NEWUSER) fails with EPERM, while
+    threads and child processes still start."""
+    outcome = _run(tmp_path / "run", _TRY_USER_NAMESPACE, bubblewrap=True)
+    assert outcome.status == "finished", outcome
+    assert _userns_attempt(outcome.stdout_tail) == {"made": -1, "errno": 1, "child": 0}
+
+
+def test_an_unknown_machine_gets_no_seccomp_filter_rather_than_a_wrong_one() -> None:
+    """System call numbers differ per architecture: a filter built with another machine's
+    numbers would refuse the wrong calls and let CLONE_NEWUSER through."""
+    from grader.run import seccomp
+
+    assert seccomp.program("sparc64") is None
+    assert seccomp.program("x86_64") != seccomp.program("aarch64")
+
+
+class _WatchesRunOut:
+    """libc as grader.run.reads uses it, but inotify_add_watch fails with `error` for the
+    folders named `refused`, as the kernel does once max_user_watches is spent."""
+
+    def __init__(self, refused: str, error: int) -> None:
+        import ctypes
+
+        from grader.run import reads
+
+        self._real, self._refused, self._error = reads._load_libc(), refused, error
+        self._ctypes = ctypes
+        self.inotify_init1 = self._real.inotify_init1
+
+    def inotify_add_watch(self, fd: int, path: bytes, mask: int) -> int:
+        if os.path.basename(os.fsdecode(path)) == self._refused:
+            self._ctypes.set_errno(self._error)
+            return -1
+        return int(self._real.inotify_add_watch(fd, path, mask))
+
+
+@pytest.mark.parametrize(("error", "complete"), [(errno.ENOSPC, False), (errno.ENOMEM, False),
+                                                 (errno.ENOENT, True)])
+def test_a_folder_inotify_will_not_watch_makes_the_reads_incomplete(
+        tmp_path: Path, error: int, complete: bool) -> None:
+    """Before, a failed watch (ENOSPC: out of watches; ENOMEM) was ignored: reads in
+    that folder went unseen while the watch said it was complete, and an honest training
+    could be judged as epochs that read no image. Now the watch is incomplete, which the
+    evidence turns into a review (tests/test_evidence_graded_fit.py). A folder that was
+    gone before it could be watched (ENOENT) held nothing to read."""
+    from grader.run.reads import ImageReads
+
+    happy = tmp_path / "tmp" / "data" / "happy"
+    happy.mkdir(parents=True)
+    (happy / "a.png").write_bytes(b"\x89PNG fake")
+    watcher = ImageReads(tmp_path, time.monotonic())
+    watcher._libc = _WatchesRunOut("happy", error)  # type: ignore[assignment]
+    watcher.start()
+    (happy / "a.png").read_bytes()
+    (tmp_path / "tmp" / "b.png").write_bytes(b"x")
+    (tmp_path / "tmp" / "b.png").read_bytes()  # a watched folder: seen
+    found = watcher.stop()
+    assert [path for _, path in found.opens] == ["tmp/b.png"]
+    assert found.available and found.complete is complete
+    if not complete:
+        assert len(found.problems) == 1 and "could not be watched" in found.problems[0]
+        assert ("max_user_watches" in found.problems[0]) is (error == errno.ENOSPC)
+
+
+def test_a_warm_run_cannot_create_a_user_namespace_either(
+        tmp_path: Path, spec: object, data: object) -> None:
+    """A warm run is a fork of the zygote, not a child of bwrap: the zygote is started
+    under the filter, so its forks keep it."""
+    from grader import grade
+    from grader.run import warm
+
+    components.bubblewrap()
+    reason = warm.disabled_reason()
+    components.require(not reason, f"warm runs are not available here: {reason}")
+    submission = tmp_path / "userns.py"
+    submission.write_text(_TRY_USER_NAMESPACE)
+    result = grade.grade_file(submission, spec, data, grade.GradeOptions())
+    assert result.details["run_start"] == "warm", result.details
+    assert _userns_attempt(result.stdout_tail) == {"made": -1, "errno": 1, "child": 0}

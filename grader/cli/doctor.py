@@ -25,15 +25,17 @@ def _isolation() -> list[str]:
 
     bwrap = shutil.which("bwrap")
     if not bwrap:
-        lines = ["bubblewrap: NOT FOUND — submissions would run WITHOUT a sandbox "
-                 "(install the 'bubblewrap' package)"]
+        lines = ["bubblewrap: NOT FOUND — grader batch, serve and verify refuse to grade "
+                 "(--no-sandbox would run submissions WITHOUT a sandbox); grade and check "
+                 "fall back with a warning (install the 'bubblewrap' package)"]
     elif sandbox.bubblewrap_works():
         how = (f"as root: namespaces made by bwrap, the run drops to uid {sandbox.SANDBOX_UID}"
                if os.geteuid() == 0 else "unprivileged user namespace")
         lines = [f"bubblewrap: usable ({bwrap}; {how})"]
     else:
-        lines = [f"bubblewrap: {bwrap} found but cannot start a sandbox here — submissions "
-                 "would run WITHOUT a sandbox"]
+        lines = [f"bubblewrap: {bwrap} found but cannot start a sandbox here — grader "
+                 "batch, serve and verify refuse to grade (--no-sandbox would run submissions "
+                 "WITHOUT a sandbox); grade and check fall back with a warning"]
     try:
         count = int(Path("/proc/sys/user/max_user_namespaces").read_text())
         lines.append(f"user namespaces: {'available' if count > 0 else 'DISABLED'} "

@@ -13,6 +13,11 @@ an unprivileged user namespace as before.
 
 The same command line, with other namespaces and no uid drop, starts the warm runner's
 zygote (grader.run.warm), so that it sees exactly the paths a run sees.
+
+Both load grader.run.seccomp's filter: a run cannot make a user namespace of its own (as
+"root" in it, much of the kernel's rarely used code would be in its reach). bwrap's
+`--disable-userns` would do that only with `--unshare-user`, which a root grader does
+not use (above); the filter serves both modes and the zygote's forks alike.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from grader.run import seccomp
 from grader.run.mounts import SandboxPython, sandbox_python
 from grader.run.stage import RUN_ROOT_IN_SANDBOX
 
@@ -64,14 +70,17 @@ def bubblewrap_works() -> bool:
     bwrap = shutil.which("bwrap")
     if not bwrap:
         return False
-    argv = [bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            *_namespace_args(), "--die-with-parent", "--new-session"]
-    argv += _drop_to_sandbox_uid() if _is_root() else []
-    try:
-        probe = subprocess.run([*argv, "true"], capture_output=True, timeout=20,
-                               env={"PATH": "/usr/bin:/bin"})
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    with seccomp.filter_fd() as filter_fd:  # as every run: with the filter
+        argv = [bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                *_namespace_args(), *seccomp_args(filter_fd), "--die-with-parent",
+                "--new-session"]
+        argv += _drop_to_sandbox_uid() if _is_root() else []
+        try:
+            probe = subprocess.run([*argv, "true"], capture_output=True, timeout=20,
+                                   env={"PATH": "/usr/bin:/bin"},
+                                   pass_fds=() if filter_fd is None else (filter_fd,))
+        except (OSError, subprocess.TimeoutExpired):
+            return False
     return probe.returncode == 0
 
 
@@ -101,10 +110,20 @@ def _zygote_namespace_args() -> list[str]:
     return ["--unshare-net", "--unshare-ipc", "--unshare-uts", "--cap-add", "ALL"]
 
 
+def seccomp_args(fd: int | None) -> list[str]:
+    """bwrap's options to load the filter of grader.run.seccomp (no nested user
+    namespaces) from `fd`, which the caller passes to bwrap (pass_fds)."""
+    return [] if fd is None else ["--seccomp", str(fd)]
+
+
 def bubblewrap_command(run_dir: Path, command: Sequence[str], env: Mapping[str, str],
-                       workdir: str, zygote: bool = False) -> list[str]:
+                       workdir: str, zygote: bool = False,
+                       seccomp_fd: int | None = None) -> list[str]:
+    """`seccomp_fd`: grader.run.seccomp.filter_fd(), for a command that runs (or, for the
+    zygote, forks) a submission; the namespace holder of a warm run needs none."""
     namespaces = _zygote_namespace_args() if zygote else _namespace_args()
     argv = ["bwrap", "--die-with-parent", "--new-session", *namespaces,
+            *seccomp_args(seccomp_fd),
             "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
             # no fresh tmpfs the inotify watch does not see (issue 19: images copied there
             # are read unseen): /run is read-only; /dev/shm must stay writable (Python's

@@ -4,8 +4,9 @@ and not the grader.
 An address-space rlimit is no memory limit for TensorFlow: oneDNN and thread stacks
 reserve far more address space than they use, and a 4 GB cap broke real submissions
 (a 300×300 model failed inside MKL). A cgroup limits what is actually resident. Works
-with cgroup v2 (memory.max) and v1 (memory.limit_in_bytes) where the grader may create a
-child of its own cgroup; elsewhere there is no memory limit and the result says so.
+with cgroup v2 (memory.max, and memory.swap.max 0) and v1 (memory.limit_in_bytes, and
+memory.memsw.limit_in_bytes the same) where the grader may create a child of its own
+cgroup; elsewhere there is no memory limit and the result says so.
 
 The process count uses the pids controller the same way: RLIMIT_NPROC counts every
 process of a uid on the machine (and is not enforced for root), a pids cgroup counts
@@ -182,9 +183,14 @@ def _make_memory(limit_bytes: int) -> tuple[Path | None, bool]:
         try:
             limit_file = "memory.max" if v2 else "memory.limit_in_bytes"
             (path / limit_file).write_text(str(limit_bytes))
-            if not v2:  # no swap to spill into either, where the kernel allows it
-                with contextlib.suppress(OSError):
-                    (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+            # and no swap to spill into, or a run could page past its limit (and slow the
+            # machine) instead of being stopped: v2 limits swap on its own, v1 memory and
+            # swap together. Where the kernel keeps no swap accounting the file is absent
+            # and the write fails harmlessly: there the limit is on resident memory only.
+            swap_file, swap_limit = ("memory.swap.max", 0) if v2 \
+                else ("memory.memsw.limit_in_bytes", limit_bytes)
+            with contextlib.suppress(OSError):
+                (path / swap_file).write_text(str(swap_limit))
         except OSError:
             with contextlib.suppress(OSError):
                 path.rmdir()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import os
 import select
 import struct
@@ -96,10 +97,27 @@ class ImageReads:
             return
         mask = _IN_CLOSE_NOWRITE | _IN_CREATE | _IN_MOVED_TO
         descriptor = self._libc.inotify_add_watch(self._fd, os.fsencode(folder), mask)
-        if descriptor >= 0:
-            self._folders[descriptor] = folder
-            relative = os.path.relpath(folder, self.run_dir)
-            self._relative[descriptor] = "" if relative == "." else relative + os.sep
+        if descriptor < 0:
+            self._not_watched(folder, ctypes.get_errno())
+            return
+        self._folders[descriptor] = folder
+        relative = os.path.relpath(folder, self.run_dir)
+        self._relative[descriptor] = "" if relative == "." else relative + os.sep
+
+    def _not_watched(self, folder: str, error: int) -> None:
+        """A folder inotify would not watch: its reads go unseen, so the watch is incomplete
+        and the evidence asks for review instead of counting the silence against the run
+        (out of watches, ENOSPC, is the likely cause: max_user_watches is per user, shared
+        with every other program of the grader's uid). A folder gone before it was watched
+        (ENOENT, ENOTDIR) held nothing to read, and one made again is watched anew."""
+        if error in (errno.ENOENT, errno.ENOTDIR):
+            return
+        self.reads.complete = False
+        why = "out of inotify watches (fs.inotify.max_user_watches)" \
+            if error == errno.ENOSPC else os.strerror(error) if error else "unknown error"
+        problem = f"a folder of the run could not be watched ({why}); reads in it were not seen"
+        if problem not in self.reads.problems:  # once per reason, not once per folder
+            self.reads.problems.append(problem)
 
     def _watch_tree(self, top: Path) -> None:
         """Every folder under `top`, without following links, breadth first and bounded."""

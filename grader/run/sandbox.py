@@ -23,6 +23,7 @@ from typing import Any
 from grader.exercise.spec import ExerciseSpec
 from grader.processes import die_with_parent
 from grader.processes import libc as load_libc
+from grader.run import seccomp
 from grader.run.bwrap import (
     SANDBOX_UID,
     _is_root,
@@ -200,18 +201,23 @@ def _start(run_dir: Path, command: Sequence[str], env: Mapping[str, str], workdi
                               SANDBOX_UID), "warm"
         except OSError:
             pass
-    argv = bubblewrap_command(run_dir, command, env, workdir) if use_bubblewrap \
-        else list(command)
     libc = load_libc()
-    # bwrap gets no environment of the grader's: its init process (pid 1 in the
-    # sandbox) would show it in /proc/1/environ.
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               pass_fds=tuple(pass_fds),
-                               stderr=subprocess.PIPE, start_new_session=True,
-                               cwd=None if use_bubblewrap else workdir,
-                               env={"PATH": "/usr/bin:/bin"} if use_bubblewrap
-                               else dict(env),
-                               preexec_fn=lambda: _limits(cpu_seconds, cage, limits, libc))
+    with seccomp.filter_fd() as filter_fd:
+        if not use_bubblewrap:
+            argv, filter_fds = list(command), ()
+        else:
+            argv = bubblewrap_command(run_dir, command, env, workdir, seccomp_fd=filter_fd)
+            filter_fds = () if filter_fd is None else (filter_fd,)
+        # bwrap gets no environment of the grader's: its init process (pid 1 in the
+        # sandbox) would show it in /proc/1/environ.
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   pass_fds=(*pass_fds, *filter_fds),
+                                   stderr=subprocess.PIPE, start_new_session=True,
+                                   cwd=None if use_bubblewrap else workdir,
+                                   env={"PATH": "/usr/bin:/bin"} if use_bubblewrap
+                                   else dict(env),
+                                   preexec_fn=lambda: _limits(cpu_seconds, cage, limits,
+                                                              libc))
     return process, "cold"
 
 

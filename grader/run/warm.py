@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from grader.processes import die_with_parent
-from grader.run import bwrap, stage
+from grader.run import bwrap, seccomp, stage
 from grader.run.cgroups import MemoryCage
 
 COLD_ENV = "GRADER_COLD"  # "1": every run starts Python itself (the --cold option sets it)
@@ -85,15 +85,18 @@ class Zygote:
         # a file, not a pipe nobody reads: the zygote's own messages (TensorFlow's import
         # banner) must never block it
         self.log = self.folder / "zygote.log"
-        argv = bwrap.bubblewrap_command(
-            self.folder, [sys.executable, "-m", "grader.runner.zygote",
-                          str(zygote_end.fileno())],
-            env, inside(self.folder / "work"), zygote=True)
-        with self.log.open("wb") as log:
+        # under the runs' seccomp filter: every run is a fork of the zygote's and keeps it
+        with seccomp.filter_fd() as filter_fd, self.log.open("wb") as log:
+            argv = bwrap.bubblewrap_command(
+                self.folder, [sys.executable, "-m", "grader.runner.zygote",
+                              str(zygote_end.fileno())],
+                env, inside(self.folder / "work"), zygote=True, seccomp_fd=filter_fd)
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                pass_fds=(zygote_end.fileno(),), start_new_session=True,
-                env={"PATH": "/usr/bin:/bin"}, preexec_fn=die_with_parent)
+                pass_fds=(zygote_end.fileno(),
+                          *(() if filter_fd is None else (filter_fd,))),
+                start_new_session=True, env={"PATH": "/usr/bin:/bin"},
+                preexec_fn=die_with_parent)
         zygote_end.close()
         ready, _, _ = select.select([self.control], [], [], START_SECONDS)
         answer = self.control.recv(64) if ready else b""

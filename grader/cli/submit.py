@@ -1,6 +1,6 @@
-"""`grader submit FILE --server URL --token TOKEN [--wait]`: hand a notebook in to a grading
-service from a terminal. Imports nothing heavy (no TensorFlow, no web framework): it is
-the client students run (grader.service.client)."""
+"""`grader submit FILE --server URL [--token-file F | --token T] [--wait]`: hand a notebook
+in to a grading service from a terminal. Imports nothing heavy (no TensorFlow, no web
+framework): it is the client students run (grader.service.client)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ def add_parsers(commands: Any) -> None:
     submit.add_argument("file", type=Path)
     submit.add_argument("--server", required=True, metavar="URL",
                         help="the service's address, e.g. https://grader.example.edu")
-    submit.add_argument("--token", metavar="TOKEN", help="your token (default: "
-                        "$GRADER_TOKEN; the end of your personal link)")
+    given = submit.add_mutually_exclusive_group()
+    given.add_argument("--token", metavar="TOKEN", help="your token (the end of your "
+                       "personal link); other users of this machine can read it in the "
+                       "process list (/proc/PID/cmdline): prefer --token-file or "
+                       "$GRADER_TOKEN")
+    given.add_argument("--token-file", type=Path, metavar="FILE",
+                       help="read the token from FILE's first line (default: $GRADER_TOKEN)")
     submit.add_argument("--assignment", help="refuse unless the token is for this assignment")
     submit.add_argument("--wait", action="store_true",
                         help="wait for the grade; print the score and the report's address")

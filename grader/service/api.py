@@ -2,9 +2,10 @@
 
 A student authenticates every call with `Authorization: Bearer <token>` (their link's
 token; the browser's session cookie works too, so the student's own pages can poll the
-same endpoints). They see only their own attempts: another student's attempt is 403, an
-attempt that does not exist 404. Every response, errors included, is described in the
-OpenAPI schema (/openapi.json), which schemathesis checks.
+same endpoints). They see only their own attempts: another student's attempt answers
+the same 404 as one that does not exist (a 403 would tell how many there are). Every
+response, errors included, is described in the OpenAPI schema (/openapi.json), which
+schemathesis checks. /healthz answers only "ok" unless an instructor session asks.
 """
 
 from __future__ import annotations
@@ -113,10 +114,10 @@ class JobOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: str
-    queued: int
-    running: int
-    done: int
-    error: int
+    queued: int | None = None  # the counts: for an instructor session only (or all, when
+    running: int | None = None  # the operator chose --public-health-counts)
+    done: int | None = None
+    error: int | None = None
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -141,23 +142,26 @@ def assignment_out(assignment: policy.Assignment) -> AssignmentOut:
                          counting=assignment.counting, rules=policy.rules_text(assignment))
 
 
-def owned_attempt(request: Request, attempt_id: int, allow_instructor: bool = False
-                  ) -> tuple[policy.Assignment, views.Attempt]:
-    """The attempt, if the one asking may see it: 404 when there is none, 403 when it is
-    another student's."""
+def _instructor(request: Request) -> bool:
+    """Whether an instructor's browser session asks (a bearer token is always a student's)."""
+    if request.headers.get("authorization") is not None:
+        return False
+    current = web.session(request)
+    return current is not None and current.kind == "instructor"
+
+
+def owned_attempt(request: Request, attempt_id: int, allow_instructor: bool = False,
+                  missing: str | None = None) -> tuple[policy.Assignment, views.Attempt]:
+    """The attempt, if the one asking may see it; the same 404 when there is none and
+    when it is another student's, so that probing ids tells nobody how many attempts
+    the service holds (`missing`: the message, when a job was asked for)."""
     engine = request.app.state.engine
-    asking = None
-    if allow_instructor and request.headers.get("authorization") is None:
-        current = web.session(request)
-        if current is not None and current.kind == "instructor":
-            asking = "instructor"
-    student = None if asking else web.student(request)
+    student = None if allow_instructor and _instructor(request) else web.student(request)
     with db.reading(engine) as connection:
         owner = views.attempt_owner(connection, attempt_id)
-        if owner is None:
-            raise web.Problem(404, f"no attempt {attempt_id}")
-        if student is not None and owner != (student.student_id, student.assignment_id):
-            raise web.Problem(403, "this attempt is not yours")
+        if owner is None or student is not None and \
+                owner != (student.student_id, student.assignment_id):
+            raise web.Problem(404, missing or f"no attempt {attempt_id}")
         return views.one_attempt(connection, attempt_id)
 
 
@@ -230,7 +234,9 @@ def accept(request: Request, student: auth.Student, file: UploadFile) -> Accepte
     settings: web.Settings = request.app.state.settings
     try:
         accepted = uploads.accept(request.app.state.engine, request.app.state.storage,
-                                  student, file.file, file.filename, settings.upload_limit)
+                                  student, file.file, file.filename, settings.upload_limit,
+                                  uploads.FairUse(settings.queued_per_student,
+                                                  settings.upload_bytes_per_day))
     except uploads.Refused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
         if refused.status == 401:
@@ -254,12 +260,12 @@ def submissions(request: Request, _: Bearer) -> list[AttemptOut]:
 
 
 @router.get("/api/v1/attempts/{attempt_id}", response_model=AttemptOut,
-            responses=_errors(401, 403, 404), summary="One of your attempts")
+            responses=_errors(401, 404), summary="One of your attempts")
 def attempt(request: Request, attempt_id: Id, _: Bearer) -> AttemptOut:
     return AttemptOut(**views.attempt_json(owned_attempt(request, attempt_id)[1]))
 
 
-@router.get("/api/v1/jobs/{job_id}", response_model=JobOut, responses=_errors(401, 403, 404),
+@router.get("/api/v1/jobs/{job_id}", response_model=JobOut, responses=_errors(401, 404),
             summary="A grading's state: its place in the queue, how long it has run, its "
                     "result when done")
 def job(request: Request, job_id: Id, _: Bearer) -> JobOut:
@@ -271,7 +277,7 @@ def job(request: Request, job_id: Id, _: Bearer) -> JobOut:
         row = connection.execute(db.jobs.select().where(db.jobs.c.id == job_id)).first()
     if attempt_id is None or row is None:
         raise web.Problem(404, f"no job {job_id}")
-    _, found = owned_attempt(request, attempt_id)
+    _, found = owned_attempt(request, attempt_id, missing=f"no job {job_id}")
     with db.reading(engine) as connection:
         position = queue.position(connection, job_id)
     running = db.seconds_between(row.started_at, db.now()) if row.state == db.RUNNING else None
@@ -282,16 +288,20 @@ def job(request: Request, job_id: Id, _: Bearer) -> JobOut:
 
 @router.get("/attempts/{attempt_id}/report", response_class=HTMLResponse,
             responses={200: {"content": {"text/html": {}}, "description": "the report"},
-                       **_page_errors(401, 403, 404, 409)},
+                       **_page_errors(401, 404, 409)},
             summary="The student report of an attempt (the report.html view)")
 def report(request: Request, attempt_id: Id, _: Bearer) -> HTMLResponse:
     assignment, found = owned_attempt(request, attempt_id, allow_instructor=True)
     return report_html(request, assignment, found)
 
 
-@router.get("/healthz", response_model=HealthOut, summary="Whether the service is up, and "
-            "its queue")
+@router.get("/healthz", response_model=HealthOut, response_model_exclude_none=True,
+            summary="Whether the service is up; the queue's counts for an instructor")
 def health(request: Request) -> HealthOut:
+    """Why the counts are not for everyone: the number of attempts done and waiting tells
+    an outsider how busy the class is and, watched, when someone submitted."""
+    if not request.app.state.settings.public_health_counts and not _instructor(request):
+        return HealthOut(status="ok")
     with db.reading(request.app.state.engine) as connection:
         counts = queue.counts(connection)
     return HealthOut(status="ok", **counts)

@@ -1,15 +1,23 @@
 """The web application: `create_app(settings, engine)` builds it; server.py runs it.
 
-Three pure-ASGI layers wrap every route, outermost first:
+Pure-ASGI layers wrap every route, outermost first:
 * AccessLog — one line per request: method, path, status, milliseconds. Never a query
   string, never a header, and the token of a personal link (/s/<token>) is written as
-  /s/…: tokens and passwords never reach a log.
+  /s/…: tokens and passwords never reach a log. Control characters a request put in the
+  path are escaped by the log's formatter (logs.py), as in every other record.
 * SecurityHeaders — a Content-Security-Policy on every response that allows no request
   to any other site (a route may set a stricter one: reports keep their own), nosniff,
   no Referer (a link's token must not leak to anything a page links to), no framing,
   no caching of what a route did not say may be cached.
+* Crashes — an unexpected exception becomes a 500 here, inside the two layers above, so
+  it carries the security headers and is logged with its status (Starlette's own
+  handler of last resort sits outside every middleware: no headers, logged as 0).
+* AuthFirst — a body that may be larger than a form (chunked, or over SMALL_BODY) is
+  read only for someone the headers identify (a valid bearer token or a live session):
+  otherwise 401 and the connection closed, before a byte of it is read.
 * BodyLimit — a body larger than the upload limit is refused with 413 before it is
-  read (Content-Length) or as soon as it passes the limit (chunked).
+  read (Content-Length) or as soon as it passes the limit (chunked), whatever the route
+  would have answered once its parser failed.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
@@ -32,6 +41,7 @@ from grader.service.storage import Storage
 ACCESS = logging.getLogger("grader.service.access")
 LOG = logging.getLogger("grader.service")
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields of an upload
+SMALL_BODY = 64 * 1024  # a login or other form: read without an identity (AuthFirst)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin"),
@@ -64,8 +74,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            ACCESS.info("%s %s %s %.0f ms", scope.get("method"), redacted(scope.get("path", "")),
-                        status[0], 1000 * (time.perf_counter() - started))
+            method, path = scope.get("method"), redacted(scope.get("path", ""))
+            milliseconds = round(1000 * (time.perf_counter() - started))
+            ACCESS.info("%s %s %s %d ms", method, path, status[0], milliseconds,
+                        extra={"method": method, "path": path, "status": status[0],
+                               "duration_ms": milliseconds})
 
 
 class SecurityHeaders:
@@ -92,6 +105,90 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
+class Crashes:
+    """The 500 of an unexpected exception, answered inside SecurityHeaders and AccessLog."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = [False]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started[0] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            request = Request(scope, receive)
+            LOG.exception("internal error on %s %s", request.method,
+                          redacted(request.url.path))
+            if started[0]:
+                return  # too late for a status: uvicorn closes the connection
+            if web.wants_json(request):
+                response: Response = JSONResponse(web.error_body(500, "internal error"),
+                                                  status_code=500)
+            else:
+                response = web.error_response(request, 500, "internal error; the "
+                                              "instructor's log has the details")
+            await response(scope, receive, send)
+
+
+class AuthFirst:
+    """No large body from someone the headers do not identify (module docstring)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _large_body(scope):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        refusal = await run_in_threadpool(_refusal, request)
+        if refusal is not None:
+            response = web.error_response(request, refusal.status, refusal.detail,
+                                          {**refusal.headers, "Connection": "close"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _large_body(scope: dict[str, Any]) -> bool:
+    """Whether the request may carry more than a form's worth of body."""
+    headers = dict(scope.get("headers", []))
+    if b"transfer-encoding" in headers:
+        return True
+    try:
+        return int(headers.get(b"content-length", b"0") or 0) > SMALL_BODY
+    except ValueError:
+        return True
+
+
+def _refusal(request: Request) -> web.Problem | None:
+    """Why the headers alone do not allow this body to be read, or None: they must name a
+    student (bearer token, link session) or an instructor (session), and a cookie request
+    that changes something must come from our own pages (web.same_origin; its token may
+    be in the form, so the route checks that). Checked before the body, in a thread (the
+    database is asked)."""
+    cookie_only = "authorization" not in request.headers
+    if cookie_only and request.method not in web.SAFE_METHODS and not web.same_origin(request):
+        return web.Problem(403, "this request was sent from another site")
+    try:
+        web.student(request)
+        return None
+    except web.Problem:
+        if web.session(request) is not None:
+            return None
+    return web.Problem(401, "sign in first: an upload needs your personal link's session or "
+                       "'Authorization: Bearer <your token>'", {"WWW-Authenticate": "Bearer"})
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -112,26 +209,31 @@ class BodyLimit:
         if declared > self.limit:
             await self._refuse(scope, receive, send)
             return
-        seen, started = [0], [False]
+        seen, started, over = [0], [False], [False]
 
         async def receiving() -> dict[str, Any]:
             message = await receive()
             if message["type"] == "http.request":
                 seen[0] += len(message.get("body", b""))
                 if seen[0] > self.limit:
+                    over[0] = True
                     raise _BodyTooLarge
             return message  # type: ignore[no-any-return]
 
         async def sending(message: dict[str, Any]) -> None:
+            if over[0] and not started[0]:
+                return  # the route's answer to its parser's failure (a 400): ours instead
             if message["type"] == "http.response.start":
                 started[0] = True
             await send(message)
 
         try:
             await self.app(scope, receiving, sending)
-        except _BodyTooLarge:
-            if not started[0]:
-                await self._refuse(scope, receive, send)
+        except Exception:
+            if not over[0]:  # a route may re-raise our signal as something else
+                raise
+        if over[0] and not started[0]:
+            await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         detail = f"the request is larger than the {self.limit / 2**20:.0f} MB this service " \
@@ -154,13 +256,14 @@ def create_app(settings: web.Settings, engine: Engine) -> FastAPI:
     app.state.storage = Storage(settings.root / "uploads")
     app.state.templates = environment()
     app.state.upload_limiter = ratelimit.SlidingWindow(settings.uploads_per_minute, 60)
-    app.state.login_limiter = ratelimit.SlidingWindow(settings.logins_per_minute, 60)
     app.state.reports = {}
     _errors(app)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(instructor.router)
     app.add_middleware(BodyLimit, limit=settings.upload_limit + FORM_OVERHEAD)
+    app.add_middleware(AuthFirst)
+    app.add_middleware(Crashes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     return app
@@ -197,11 +300,3 @@ def _errors(app: FastAPI) -> None:
                   str(getattr(exc, "orig", exc)).splitlines()[0][:200])
         return web.error_response(request, 503, "the service is busy; try again in a moment",
                                   {"Retry-After": "5"})
-
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> Response:
-        LOG.exception("internal error on %s %s", request.method, redacted(request.url.path))
-        if web.wants_json(request):
-            return JSONResponse(web.error_body(500, "internal error"), status_code=500)
-        return web.error_response(request, 500, "internal error; the instructor's log "
-                                                "has the details")

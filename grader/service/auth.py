@@ -9,7 +9,13 @@ Why these choices:
 * A browser session is a random id in an HttpOnly, SameSite=Strict cookie, stored hashed,
   with its own CSRF token (the synchronizer pattern): every form carries it and every POST
   checks it. Before there is a session (the login form, a student's link) the form's
-  token is double-submitted: a random cookie and the same value in the form.
+  token is double-submitted: a random cookie and the same value in the form. (web.py
+  names the cookies, with the `__Host-` prefix, and checks the token and the Origin.)
+* A session id is new at every login and link opening (the one the browser held ends
+  with it), so an id planted in a browser before sign-in is worth nothing after it; a new
+  password or a revoked link deletes the sessions they opened; and an owner keeps only
+  their newest SESSIONS_KEPT sessions, so opening a link 2,000 times a minute leaves 5
+  rows, not 2,000 valid for two weeks.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from grader.service import db
 SESSION_COOKIE = "grader_session"
 CSRF_COOKIE = "grader_csrf"  # the double-submitted token of forms shown before a session
 SESSION_HOURS = {"instructor": 12, "student": 24 * 14}
+SESSIONS_KEPT = 5  # per instructor and per student link; older ones are deleted
 _hasher = PasswordHasher()
 
 
@@ -127,21 +134,50 @@ def add_instructor(connection: Connection, name: str, password: str) -> int:
 
 
 def set_password(connection: Connection, name: str, password: str) -> bool:
-    return connection.execute(update(db.instructors).where(db.instructors.c.name == name)
-                              .values(password_hash=hash_password(password))).rowcount == 1
+    """A new password ends every session the old one opened: whoever knew it is out."""
+    changed = connection.execute(update(db.instructors).where(db.instructors.c.name == name)
+                                 .values(password_hash=hash_password(password))).rowcount == 1
+    connection.execute(delete(db.sessions).where(db.sessions.c.instructor_id.in_(
+        select(db.instructors.c.id).where(db.instructors.c.name == name))))
+    return changed
+
+
+def drop_revoked_sessions(engine: Engine) -> int:
+    """Delete the sessions opened by links since revoked (they already open nothing:
+    session_for checks the link; this removes the rows). Returns how many."""
+    revoked = select(db.tokens.c.id).where(db.tokens.c.revoked_at.is_not(None))
+    with db.writing(engine) as connection:
+        return int(connection.execute(delete(db.sessions)
+                                      .where(db.sessions.c.token_id.in_(revoked))).rowcount)
 
 
 def start_session(engine: Engine, kind: str, instructor: int | None = None,
-                  token_id: int | None = None) -> tuple[str, str]:
-    """A new session; returns (the cookie's value, the session's CSRF token)."""
+                  token_id: int | None = None, replaces: str | None = None,
+                  kept: int = SESSIONS_KEPT) -> tuple[str, str]:
+    """A new session, never a reused id; returns (the cookie's value, the session's CSRF
+    token). `replaces`: the session id the browser sent, ended here. Only the owner's
+    newest `kept` sessions stay."""
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     started = datetime.now(UTC)
+    column = db.sessions.c.instructor_id if kind == "instructor" else db.sessions.c.token_id
+    owner = instructor if kind == "instructor" else token_id
     with db.writing(engine) as connection:
         connection.execute(delete(db.sessions).where(db.sessions.c.expires_at < db.now()))
+        if replaces and len(replaces) <= 200:
+            connection.execute(delete(db.sessions)
+                               .where(db.sessions.c.id_hash == token_hash(replaces)))
+        new_hash = token_hash(session_id)
         connection.execute(db.sessions.insert().values(
-            id_hash=token_hash(session_id), kind=kind, instructor_id=instructor,
+            id_hash=new_hash, kind=kind, instructor_id=instructor,
             token_id=token_id, csrf=csrf, created_at=db.stamp(started),
             expires_at=db.stamp(started + timedelta(hours=SESSION_HOURS[kind]))))
+        older = [row[0] for row in connection.execute(  # the new one always stays
+            select(db.sessions.c.id_hash).where(column == owner,
+                                                db.sessions.c.id_hash != new_hash)
+            .order_by(db.sessions.c.created_at.desc(), db.sessions.c.id_hash)
+            .offset(max(0, kept - 1)))]
+        if older:
+            connection.execute(delete(db.sessions).where(db.sessions.c.id_hash.in_(older)))
     return session_id, csrf
 
 

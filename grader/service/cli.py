@@ -62,11 +62,39 @@ def add_parsers(commands: Any) -> None:
     serve.add_argument("--time-limit", type=float, help="seconds per grading (default: "
                        "the exercise's)")
     serve.add_argument("--require-sandbox", action="store_true",
-                       help="refuse to grade without bubblewrap")
+                       help="refuse to grade without bubblewrap (the default; kept for "
+                       "scripts)")
     serve.add_argument("--cold", action="store_true",
                        help="start Python and TensorFlow for every run (no warm runs)")
     serve.add_argument("--no-sandbox", action="store_true",
-                       help="grade without bubblewrap even where it works (debugging)")
+                       help="grade without bubblewrap, even where it works (debugging; "
+                       "submissions can then read the hidden data and the course secret)")
+    # -- login and sessions --
+    for flag, kind, text in _LOGIN_FLAGS:  # defaults: web.Settings (docs/security.md)
+        serve.add_argument(flag, type=kind, metavar="N", help=text)
+    # -- fair use per student --
+    # (no defaults here: web.Settings has them, and this module imports nothing heavy)
+    serve.add_argument("--queued-per-student", type=int, metavar="N",
+                       help="uploads of one student that may wait to be graded at once "
+                       "(0: no limit; default: see docs/service.md, fair use)")
+    serve.add_argument("--upload-mb-per-day", type=float, metavar="MB",
+                       help="megabytes one student may upload per UTC day (0: no limit)")
+    serve.add_argument("--public-health-counts", action="store_true",
+                       help="/healthz shows the queue's counts to anyone (monitoring on a "
+                       "private network), not only to an instructor session")
+    # -- connections, bodies and logs --
+    serve.add_argument("--header-timeout", type=float, metavar="S",
+                       help="close a connection whose request headers take longer")
+    serve.add_argument("--body-timeout", type=float, metavar="S",
+                       help="close a connection whose body sends nothing for this long")
+    serve.add_argument("--max-connections", type=int, metavar="N",
+                       help="open connections at once, in all (per web process)")
+    serve.add_argument("--max-connections-per-address", type=int, metavar="N",
+                       help="open connections at once per client address (a trusted "
+                       "proxy of --forwarded-allow-ips counts only in all)")
+    serve.add_argument("--log-format", choices=("text", "json"),
+                       help="json: one JSON object per line, for a log collector "
+                       "(default: text)")
     serve.set_defaults(handler=run_serve, serve_parser=serve)
     sub = serve.add_subparsers(dest="serve_command", metavar="COMMAND")
 
@@ -140,6 +168,19 @@ def add_parsers(commands: Any) -> None:
     backup.set_defaults(handler=run_backup)
 
 
+_LOGIN_FLAGS = [
+    ("--login-failures-per-address", int, "failed logins a minute from one address before "
+     "429 (0: no limit)"),
+    ("--login-failures-global", int, "failed logins a minute in all before every login "
+     "waits --login-delay (0: no limit)"),
+    ("--login-delay", float, "seconds a login waits when its name or everyone is over the "
+     "limit"),
+    ("--login-hashes", int, "password checks at once"),
+    ("--login-queue", int, "logins waiting for a password check before 503"),
+    ("--sessions-kept", int, "newest sessions kept per instructor and per student link"),
+]
+
+
 def _say(text: object) -> None:
     """One line for the instructor's terminal, made inert (it may hold roster names)."""
     from grader.terminal import inert
@@ -162,11 +203,50 @@ def run_serve(args: argparse.Namespace) -> int:
     from grader.grade import GradeOptions
     from grader.service.server import serve
 
-    options = GradeOptions(time_limit=args.time_limit, require_sandbox=args.require_sandbox,
-                           no_sandbox=args.no_sandbox, cold=args.cold)
+    if args.require_sandbox and args.no_sandbox:
+        raise UsageError("--require-sandbox and --no-sandbox contradict each other")
+    # the sandbox is required unless --no-sandbox (--require-sandbox: the default, kept)
+    options = GradeOptions(time_limit=args.time_limit, no_sandbox=args.no_sandbox,
+                           cold=args.cold)
+    if args.no_sandbox:
+        _say("WARNING: --no-sandbox: submissions run WITHOUT a sandbox")
+    elif args.cluster is None:  # refuse now, not at the first upload; a cluster's
+        from grader.grade import sandbox_in_use  # workers decide per grading
+
+        sandbox_in_use(options)
+    extra: dict[str, object] = {}  # further web.Settings fields, by name
+    # -- login and sessions --
+    for flag, _, _ in _LOGIN_FLAGS:
+        field = flag.removeprefix("--").replace("-", "_")
+        if getattr(args, field) is not None:
+            if getattr(args, field) < 0:
+                raise UsageError(f"{flag} must be 0 or more")
+            extra[field] = getattr(args, field)
+    # -- fair use per student --
+    if args.queued_per_student is not None:
+        if args.queued_per_student < 0:
+            raise UsageError("--queued-per-student cannot be negative")
+        extra["queued_per_student"] = args.queued_per_student
+    if args.upload_mb_per_day is not None:
+        if args.upload_mb_per_day < 0:
+            raise UsageError("--upload-mb-per-day cannot be negative")
+        extra["upload_bytes_per_day"] = int(args.upload_mb_per_day * 2**20)
+    if args.public_health_counts:
+        extra["public_health_counts"] = True
+    # -- connections, bodies and logs --
+    limits = {name: getattr(args, name) for name in (  # unset: web.Settings' defaults
+        "header_timeout", "body_timeout", "max_connections", "max_connections_per_address")
+        if getattr(args, name) is not None}
+    if any(value <= 0 for value in limits.values()):
+        raise UsageError("--header-timeout, --body-timeout and --max-connections… must be "
+                         "positive")
+    extra.update(limits)
+    if args.log_format is not None:
+        extra["log_format"] = args.log_format
     return serve(args.dir, args.host, args.port, args.workers, args.db, args.cluster,
                  options, args.secure_cookies, int(args.max_upload_mb * 2**20),
-                 args.uploads_per_minute, args.forwarded_allow_ips, args.web_processes)
+                 args.uploads_per_minute, args.forwarded_allow_ips, args.web_processes,
+                 extra)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -241,11 +321,12 @@ def run_roster_import(args: argparse.Namespace) -> int:
 
 
 def run_roster_revoke(args: argparse.Namespace) -> int:
-    from grader.service import courses
+    from grader.service import auth, courses
 
     _, engine = courses.open_service(args.dir, args.db)
     try:
         count = courses.revoke(engine, args.assignment, args.student)
+        auth.drop_revoked_sessions(engine)
     finally:
         engine.dispose()
     _say(f"{count} link(s) of {args.student} for {args.assignment} revoked")

@@ -6,7 +6,11 @@ in tenths of a second and never import TensorFlow, the web framework or the data
 upload was accepted (and, with --wait, graded, whatever the score); 2 when the request
 cannot be done as asked (no such file, a bad token, a refusal: too large, wrong type,
 deadline passed, no attempts left, too soon); 1 when the service or the grader failed.
-The token is sent only in the Authorization header and is never printed.
+The token is sent only in the Authorization header, only to the origin (scheme, host,
+port) given as --server, and is never printed: a redirect to another origin is refused
+rather than followed, since urllib would copy the Authorization header to wherever the
+redirect points. It is read from --token, --token-file (its first line) or $GRADER_TOKEN;
+the two last keep it out of the process list, which any user of the machine can read.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -37,6 +42,64 @@ def _say(text: str, error: bool = False) -> None:
     from grader.terminal import inert
 
     print(inert(text), file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port as a browser compares them: the default port is made explicit
+    (http://h and http://h:80 are one origin), case is folded. An address that cannot be
+    parsed (a Location header is the server's to write) is no origin at all: ("", "",
+    None), equal to no real one, so a redirect there is refused."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "", "", None
+    scheme = parts.scheme.lower()
+    default = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port if port is not None else default
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}" if port is not None else f"{scheme}://{host}"
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only within the origin the request went to. urllib's own handler
+    copies every header but the body's to the new address, the Bearer token included, so a
+    redirect to another host (a hijacked or misconfigured proxy) would hand it the token."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        target = urllib.parse.urljoin(req.full_url, newurl)
+        if origin(target) != origin(req.full_url):
+            fp.close()
+            raise Failed(f"the service redirected ({code}) to another address, "
+                         f"{_origin_text(target)}; the token was not sent there (if that is "
+                         f"the service's address, give it as --server)", EXIT_USAGE)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameOriginRedirects())
+
+
+def read_token(given: str | None, token_file: Path | None) -> str:
+    """The token from --token, else --token-file's first line, else $GRADER_TOKEN; "" when
+    none. Raises Failed (usage) when the file cannot be read or its first line is empty."""
+    if given:
+        return given
+    if token_file is not None:
+        try:
+            with token_file.open(encoding="utf-8") as handle:
+                line = handle.readline().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise Failed(f"{token_file}: cannot read the token: "
+                         f"{getattr(exc, 'strerror', None) or exc}", EXIT_USAGE) from None
+        if not line:
+            raise Failed(f"{token_file}: its first line is empty (it should hold the token)",
+                         EXIT_USAGE)
+        return line
+    return os.environ.get(TOKEN_ENV, "").strip()
 
 
 def multipart(fields: dict[str, str], file_field: str, filename: str,
@@ -61,7 +124,7 @@ def call(server: str, path: str, token: str, body: bytes | None = None,
     request = urllib.request.Request(server.rstrip("/") + path, data=body, headers=headers,
                                      method="POST" if body is not None else "GET")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             return json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         try:
@@ -108,9 +171,14 @@ def wait(server: str, token: str, job: int, timeout: float) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get(TOKEN_ENV, "")
+    try:
+        token = read_token(args.token, getattr(args, "token_file", None))
+    except Failed as failed:
+        _say(f"grader: {failed}", error=True)
+        return failed.code
     if not token:
-        _say(f"grader: give --token TOKEN (or set ${TOKEN_ENV})", error=True)
+        _say(f"grader: give --token-file FILE (or set ${TOKEN_ENV}, or --token TOKEN)",
+             error=True)
         return EXIT_USAGE
     if not args.file.is_file():
         _say(f"grader: {args.file}: no such file", error=True)

@@ -130,6 +130,7 @@ attempts = Table(
     Column("suffix", String(8), nullable=False),
     Column("submitted_at", String(STAMP), nullable=False),
     UniqueConstraint("assignment_id", "student_id", "number", name="attempts_number"),
+    Index("attempts_by_student", "student_id", "submitted_at"),  # a day's bytes (uploads)
 )
 jobs = Table(
     "jobs", SERVICE,

@@ -3,8 +3,8 @@
 One dispatcher process (started and watched by the service like a local worker) claims
 jobs from the queue, at most as many as the cluster has threads, and submits each as
 `tasks.cluster_task`, which is grader.classwork.cluster.grade_on_worker: the same task,
-data rules and bytes-travel-with-the-task as `grader batch --cluster`. Results come back
-here and are recorded exactly as a local worker records them (queue.finish).
+data rules, course secret and bytes-travel-with-the-task as `grader batch --cluster`.
+Results come back here and are recorded exactly as a local worker records them (queue.finish).
 
 Keys and retries, as in cluster.run: a task's key names its job and claim, so the
 scheduler's retry of a task whose worker was lost yields one result; a task that kills
@@ -28,6 +28,8 @@ def run(name: str, engine: Any, storage: Any, address: str, options: Any) -> Non
     from grader.classwork.cluster import connect
     from grader.classwork.intake import Entry
     from grader.classwork.tasks import grader_failure, is_grader_failure, worker_died
+    from grader.exercise import datasource
+    from grader.exercise.secret import course_secret
     from grader.grade import load_exercise
     from grader.results.gradebook import Gradebook
     from grader.service import db, queue
@@ -35,6 +37,9 @@ def run(name: str, engine: Any, storage: Any, address: str, options: Any) -> Non
 
     client = connect(address)
     book = Gradebook(engine)
+    # the service's course secret travels with each task, as `grader batch --cluster`
+    # sends its own: a worker with another data folder draws the same hidden split
+    secret = course_secret(datasource.default_data_dir())
     held: dict[Any, tuple[Any, Any]] = {}  # future → (claimed job, spec)
     capacity, asked = 1, 0.0
 
@@ -61,7 +66,7 @@ def run(name: str, engine: Any, storage: Any, address: str, options: Any) -> Non
                         continue
                     payload = storage.path_of(job.sha256).read_bytes()
                     future = client.submit(cluster_task, placeholder.name, payload,
-                                           job.student, spec, options,
+                                           job.student, spec, options, secret,
                                            key=f"grade-job{job.job_id}-{job.claim}",
                                            pure=False)
                     held[future] = (job, spec)

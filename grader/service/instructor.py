@@ -23,7 +23,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from grader.service import api, courses, db, downloads, policy, queue, views, web
+from grader.service import api, auth, courses, db, downloads, policy, queue, views, web
 
 router = APIRouter(include_in_schema=False)
 CSRF = Annotated[str | None, Form()]
@@ -128,6 +128,7 @@ def revoke(request: Request, name: str, student: str, csrf: CSRF = None) -> Resp
         courses.revoke(request.app.state.engine, name, student)
     except UsageError as exc:
         raise web.Problem(404, str(exc)) from None
+    auth.drop_revoked_sessions(request.app.state.engine)
     return RedirectResponse(f"/instructor/assignments/{quote(name, safe='')}/students/"
                             f"{quote(student, safe='')}?message=revoked", status_code=303)
 

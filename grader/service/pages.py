@@ -21,8 +21,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from grader.service import api, auth, courses, db, policy, queue, views, web
+from grader.service import api, auth, courses, db, logins, policy, queue, views, web
 
 router = APIRouter(include_in_schema=False)
 CSRF = Annotated[str | None, Form()]
@@ -63,7 +64,9 @@ def start(request: Request, token: str, csrf: CSRF = None) -> Response:
     if student is None:
         raise web.Problem(404, "this link is not valid any more")
     session_id, _ = auth.start_session(request.app.state.engine, "student",
-                                       token_id=student.token_id)
+                                       token_id=student.token_id,
+                                       replaces=web.session_id(request),
+                                       kept=request.app.state.settings.sessions_kept)
     response = _redirect("/me")
     web.set_cookie(request, response, auth.SESSION_COOKIE, session_id,
                    auth.SESSION_HOURS["student"] * 3600)
@@ -135,19 +138,37 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, name: Annotated[str, Form(max_length=255)] = "",
-          password: Annotated[str, Form(max_length=1024)] = "", csrf: CSRF = None) -> Response:
+async def login(request: Request, name: Annotated[str, Form(max_length=255)] = "",
+                password: Annotated[str, Form(max_length=1024)] = "",
+                csrf: CSRF = None) -> Response:
+    """Async so that a delayed try (logins.py) waits without holding a thread; the
+    database and the password check run in worker threads."""
     web.check_form(request, {"csrf": csrf}, None)
-    wait = request.app.state.login_limiter.hit(name.strip().lower())
+    guard = logins.guard(request.app)
+    address = request.client.host if request.client else ""
+    wait = guard.refused(address)
     if wait is not None:
-        raise web.Problem(429, f"too many attempts to log in; try again in {wait} s",
-                          {"Retry-After": str(wait)})
-    found = auth.instructor_id(request.app.state.engine, name.strip(), password)
+        await guard.pause()  # paced: a client retrying each refusal at once waits too
+        raise web.Problem(429, f"too many failed logins from your address; try again in "
+                               f"{wait} s", {"Retry-After": str(wait)})
+    key = name.strip().lower()
+    if guard.slowed(key):
+        await guard.pause()
+    engine = request.app.state.engine
+    try:
+        found = await guard.check(lambda: auth.instructor_id(engine, name.strip(), password))
+    except logins.Busy:  # counted and paced, like a failure
+        guard.failed(address, key)
+        await guard.pause()
+        raise web.Problem(503, "too many logins at once; try again in a few seconds",
+                          {"Retry-After": "2"}) from None
     if found is None:
+        guard.failed(address, key)
         return web.form_page(request, "service/login.html.j2", status=401,
                              error="wrong name or password", name=name)
-    session_id, _ = auth.start_session(request.app.state.engine, "instructor",
-                                       instructor=found)
+    session_id, _ = await run_in_threadpool(
+        auth.start_session, engine, "instructor", instructor=found,
+        replaces=web.session_id(request), kept=request.app.state.settings.sessions_kept)
     response = _redirect("/instructor")
     web.set_cookie(request, response, auth.SESSION_COOKIE, session_id,
                    auth.SESSION_HOURS["instructor"] * 3600)
@@ -160,7 +181,7 @@ def logout(request: Request, csrf: CSRF = None) -> Response:
     current = web.session(request)
     if current is not None:
         web.check_form(request, {"csrf": csrf}, current)
-        auth.end_session(request.app.state.engine, request.cookies.get(auth.SESSION_COOKIE))
+        auth.end_session(request.app.state.engine, web.session_id(request))
     response = _redirect("/")
     web.clear_cookie(request, response, auth.SESSION_COOKIE)
     return response

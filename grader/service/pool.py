@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from grader.service import config, queue
 
 LEASE_SECONDS = 90.0  # a running job with no heartbeat for this long is re-queued
+LEASE_ENV = "GRADER_SERVICE_LEASE_SECONDS"  # tests only: a lease of seconds, not 90 s
 STALE_CHECK_SECONDS = 15.0
 STOP_SECONDS = 20.0
 
@@ -52,6 +53,9 @@ class Workers:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._watch, name="grader-workers", daemon=True)
+        # the lease and how often it is checked: a test cannot wait 90 s for a re-queue
+        self.lease = float(os.environ.get(LEASE_ENV) or LEASE_SECONDS)
+        self.stale_check = min(STALE_CHECK_SECONDS, self.lease / 6)
 
     def pids(self) -> list[int]:
         return [s.process.pid for s in self.slots if s.process and s.process.poll() is None]
@@ -84,9 +88,9 @@ class Workers:
                         if slot.process is None or slot.process.poll() is None:
                             continue
                         self._replace(slot)
-                if time.monotonic() - last_stale > STALE_CHECK_SECONDS:
+                if time.monotonic() - last_stale > self.stale_check:
                     last_stale = time.monotonic()
-                    self._requeue(stale_seconds=LEASE_SECONDS)
+                    self._requeue(stale_seconds=self.lease)
             except Exception as exc:  # noqa: BLE001 - this thread must outlive any one error
                 print(f"grader serve: watching the workers failed: {type(exc).__name__}: "
                       f"{exc}", file=sys.stderr, flush=True)

@@ -13,6 +13,11 @@ dies; this process keeps the grading workers. Each web process builds its app fr
 `kill -9`, so no orphan keeps answering on the port. What a web process keeps in memory
 is only a cache or a guard against floods (rate limits, counted per process); everything
 a course relies on is in the database.
+
+Why a protocol class of our own (transport.GuardedProtocol) and `_guard` in every web
+process: the header and body deadlines, the connection caps and the raised open-file
+limit hold each process that accepts connections; the log format and its escaping hold
+each process that writes to the log.
 """
 
 from __future__ import annotations
@@ -22,14 +27,13 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader.service import courses, pool, queue, tasks, web
+from grader.service import courses, logs, pool, queue, tasks, transport, web
 
 WEB_ENV = "GRADER_SERVICE_WEB"  # what a spawned web process needs to build its app
 
@@ -52,17 +56,23 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+def _guard(settings: web.Settings, forwarded_allow_ips: str) -> None:
+    """This process's log and connection limits, from the settings (transport.py)."""
+    logs.setup(settings.log_format)
+    transport.configure(transport.Limits(
+        settings.header_timeout, settings.body_timeout, settings.max_connections,
+        settings.max_connections_per_address,
+        transport.trusted_addresses(forwarded_allow_ips)))
 
 
 def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, workers_count: int = 0,
           db_url: str | None = None, cluster: str | None = None,
           grade_options: Any = None, secure_cookies: bool = False,
           upload_limit: int | None = None, uploads_per_minute: int = 10,
-          forwarded_allow_ips: str = "127.0.0.1", web_processes: int = 1) -> int:
-    _logging()
+          forwarded_allow_ips: str = "127.0.0.1", web_processes: int = 1,
+          extra_settings: dict[str, Any] | None = None) -> int:
+    """`extra_settings`: further `web.Settings` fields, by name, from `grader serve`'s flags."""
+    logs.setup((extra_settings or {}).get("log_format", web.Settings.log_format))
     root = root.resolve()
     folder, engine = courses.open_service(root, db_url, pool_size=20)
     moved = queue.requeue(engine)
@@ -76,10 +86,12 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, workers_count: 
     settings = web.Settings(root=root, base_url=folder.base_url,
                             upload_limit=upload_limit or web.DEFAULT_LIMIT,
                             secure_cookies=secure_cookies,
-                            uploads_per_minute=uploads_per_minute)
+                            uploads_per_minute=uploads_per_minute,
+                            **(extra_settings or {}))
     options = json.dumps(asdict(grade_options)) if grade_options is not None else "{}"
     grading = pool.Workers(root, folder.database_url, engine,
                            workers_count or default_workers(), options, cluster)
+    _guard(settings, forwarded_allow_ips)
     sock = _socket(host, port)
     run = _web_tier(settings, engine, folder.database_url, sock, web_processes,
                     forwarded_allow_ips)
@@ -109,7 +121,7 @@ def _web_tier(settings: web.Settings, engine: Any, database_url: str, sock: sock
     options: dict[str, Any] = {
         "access_log": False, "log_config": None, "lifespan": "off", "proxy_headers": True,
         "forwarded_allow_ips": forwarded_allow_ips, "timeout_graceful_shutdown": 5,
-        "server_header": False}
+        "server_header": False, "http": transport.GuardedProtocol, "timeout_keep_alive": 5}
     if processes <= 1:
         from grader.service.app import create_app
 
@@ -119,6 +131,7 @@ def _web_tier(settings: web.Settings, engine: Any, database_url: str, sock: sock
 
     os.environ[WEB_ENV] = json.dumps({**asdict(settings), "root": str(settings.root),
                                       "database_url": database_url,
+                                      "forwarded_allow_ips": forwarded_allow_ips,
                                       "parent": os.getpid()})
     config = uvicorn.Config(f"{__name__}:app_in_web_process", factory=True,
                             workers=processes, **options)
@@ -129,11 +142,12 @@ def app_in_web_process() -> Any:
     """The app of one spawned web process (uvicorn calls this in each of them)."""
     from grader.service.app import create_app
 
-    _logging()
     spec = json.loads(os.environ[WEB_ENV])
     _stop_when_gone(int(spec.pop("parent")))
     database_url = spec.pop("database_url")
+    forwarded_allow_ips = spec.pop("forwarded_allow_ips")
     settings = web.Settings(**{**spec, "root": Path(spec["root"])})
+    _guard(settings, forwarded_allow_ips)
     _, engine = courses.open_service(settings.root, database_url, pool_size=20)
     return create_app(settings, engine)
 

@@ -58,21 +58,24 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
-def cluster_task(name: str, payload: bytes, student: str, spec: Any, options: Any) -> Any:
+def cluster_task(name: str, payload: bytes, student: str, spec: Any, options: Any,
+                 secret: bytes) -> Any:
     """The Dask task of the dispatcher: grader.classwork.cluster.grade_on_worker, or the
-    test hook's grading of the same bytes."""
+    test hook's grading of the same bytes; either draws the data with the service's course
+    `secret`, never the worker's own."""
     from grader.classwork.cluster import grade_on_worker
 
     hook = test_grade_function()
     if hook is None:
-        return grade_on_worker(name, payload, student, spec, options)
+        return grade_on_worker(name, payload, student, spec, options, secret)
     from grader.classwork.tasks import grade_safely
     from grader.exercise import datasource
 
     with tempfile.TemporaryDirectory(prefix="grader-task-") as folder:
         path = Path(folder) / name
         path.write_bytes(payload)
-        return grade_safely(path, student, spec, datasource.resolve(spec), options, hook)
+        return grade_safely(path, student, spec, datasource.resolve(spec, secret=secret),
+                            options, hook)
 
 
 def _log(name: str, text: str) -> None:

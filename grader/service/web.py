@@ -11,6 +11,7 @@ people get a page.
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,13 +24,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment
 
-from grader.service import auth
+from grader.service import auth, uploads
+from grader.service.transport import Limits
 from grader.service.uploads import DEFAULT_LIMIT
 
 PAGE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
             "style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
 FRAME_RULES = "; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # change nothing: no CSRF check
+HOST_PREFIX = "__Host-"  # Secure, Path=/, no Domain: no other host can set it
 _META_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
 
 
@@ -41,6 +45,23 @@ class Settings:
     secure_cookies: bool = False  # also Secure whenever the request came over https
     uploads_per_minute: int = 10  # per student and assignment, in the web process
     logins_per_minute: int = 10  # per instructor name
+    # -- login and sessions (auth.py, pages.py) --
+    login_failures_per_address: int = 20  # a minute; over it: 429, nothing hashed
+    login_failures_global: int = 200  # a minute, all names; over it: the delay
+    login_delay: float = 3.0  # seconds before checking a name (or all) over its limit
+    login_hashes: int = 1  # password checks at once in a web process (argon2 uses 4 threads)
+    login_queue: int = 8  # logins waiting for a check; beyond: 503, nothing hashed
+    sessions_kept: int = auth.SESSIONS_KEPT  # per instructor and per student link
+    # -- fair use per student (uploads.py, api.py) --
+    queued_per_student: int = uploads.DEFAULT_QUEUED  # 0: no limit
+    upload_bytes_per_day: int = uploads.DEFAULT_BYTES_PER_DAY  # per student; 0: none
+    public_health_counts: bool = False  # /healthz's queue counts to anyone
+    # -- connections, bodies and logs (app.py, server.py) --
+    header_timeout: float = Limits.header_timeout  # s for a request's line and headers
+    body_timeout: float = Limits.body_timeout  # s without a byte of a body being received
+    max_connections: int = Limits.max_connections  # open at once, in all (per process)
+    max_connections_per_address: int = Limits.per_address  # open at once, per client
+    log_format: str = "text"  # or "json" (logs.FORMATS)
 
 
 class Problem(Exception):
@@ -111,16 +132,24 @@ def bearer(request: Request) -> str | None:
     return value.strip()
 
 
+def session_id(request: Request) -> str | None:
+    """The session cookie's value, read only under the name this request's cookie is set
+    with (never the unprefixed name on a secure request, where another host can set it)."""
+    return request.cookies.get(cookie_name(request, auth.SESSION_COOKIE))
+
+
 def session(request: Request) -> auth.Session | None:
     if not hasattr(request.state, "session"):
         request.state.session = auth.session_for(request.app.state.engine,
-                                                 request.cookies.get(auth.SESSION_COOKIE))
+                                                 session_id(request))
     return request.state.session  # type: ignore[no-any-return]
 
 
 def student(request: Request) -> auth.Student:
     """The student asking: by bearer token (scripts, `grader submit`) or by the session
-    their link started (the browser). 401 otherwise."""
+    their link started (the browser). 401 otherwise. A session on a request that changes
+    something must pass the CSRF check too (the token in an `X-CSRF-Token` header): the
+    browser sends the cookie with a request another same-site page started."""
     token = bearer(request)
     if token is not None:
         found = auth.student_for_token(request.app.state.engine, token)
@@ -129,6 +158,8 @@ def student(request: Request) -> auth.Student:
         return found
     current = session(request)
     if current is not None and current.student is not None:
+        if request.method not in SAFE_METHODS:
+            check_form(request, None, current)
         return current.student
     raise Problem(401, "sign in with your personal link, or send 'Authorization: Bearer "
                        "<your token>'", {"WWW-Authenticate": "Bearer"})
@@ -143,40 +174,89 @@ def instructor(request: Request) -> auth.Session:
     return current
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the browser says this request came from our own pages. `Sec-Fetch-Site`,
+    when sent (browsers since 2020-2023), must be "same-origin"; `Origin`, when sent, must
+    be this address (as the Host header or the configured base URL name it). "null" is
+    what our own pages send (their Referrer-Policy is no-referrer), so it says nothing
+    either way. A request with neither (older browsers, or no browser) passes here: the
+    token decides, which another site cannot read."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site.lower() != "same-origin":
+        return False
+    origin = (request.headers.get("origin") or "null").strip().lower()
+    if origin == "null":
+        return True
+    ours = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower(),
+            _origin(request.app.state.settings.base_url)}
+    return origin in ours
+
+
 def check_form(request: Request, form: Any, current: auth.Session | None) -> None:
-    """Every form's CSRF defence: the request comes from our own pages (Origin, when the
-    browser sends it) and carries the session's token, or before a session the token
-    that was double-submitted as a cookie."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise Problem(403, "this form was sent from another site")
+    """The one CSRF rule of every request that changes something and is authenticated by
+    a cookie (bearer-token requests never reach here): it comes from our own pages
+    (same_origin) and carries the token - the form's `csrf` field, else an
+    `X-CSRF-Token` header (scripts, fetch) - which is the session's, or before a session
+    the one double-submitted as a cookie."""
+    if not same_origin(request):
+        raise Problem(403, "this request was sent from another site")
     sent = form.get("csrf") if form is not None else None
-    expected = current.csrf if current is not None else request.cookies.get(auth.CSRF_COOKIE)
+    if not isinstance(sent, str):
+        sent = request.headers.get("x-csrf-token")
+    expected = current.csrf if current is not None else \
+        request.cookies.get(cookie_name(request, auth.CSRF_COOKIE))
     if not isinstance(sent, str) or not auth.same(sent, expected):
         raise Problem(403, "the form has expired or did not come from this site; reload "
                            "the page and try again")
 
 
+def _loopback(host: str | None) -> bool:
+    """Hosts whose plain-http pages browsers treat as secure, so that they keep Secure
+    cookies (Chromium 156 and Firefox >= 75 do; tests/browser checks Chromium)."""
+    name = (host or "").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def secure(request: Request) -> bool:
-    return bool(request.app.state.settings.secure_cookies) or request.url.scheme == "https"
+    """Whether cookies are Secure with the `__Host-` prefix: over https, with
+    --secure-cookies, and on loopback addresses (the local demo). Plain http on another
+    address (a demo on a LAN) gets unprefixed cookies that browsers accept there."""
+    return bool(request.app.state.settings.secure_cookies) or request.url.scheme == "https" \
+        or _loopback(request.url.hostname)
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """The one name a cookie has on this request: set under it and read only under it."""
+    return HOST_PREFIX + name if secure(request) else name
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str,
                max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
-                        samesite="strict", secure=secure(request))
+    response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/",
+                        httponly=True, samesite="strict", secure=secure(request))
 
 
 def clear_cookie(request: Request, response: Response, name: str) -> None:
-    response.set_cookie(name, "", max_age=0, path="/", httponly=True, samesite="strict",
-                        secure=secure(request))
+    response.set_cookie(cookie_name(request, name), "", max_age=0, path="/", httponly=True,
+                        samesite="strict", secure=secure(request))
 
 
 def form_page(request: Request, template: str, status: int = 200,
               **values: Any) -> HTMLResponse:
     """A page whose form is shown before there is a session (login, a student's link):
     its CSRF token is double-submitted, in a cookie and in the form."""
-    token = request.cookies.get(auth.CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token = request.cookies.get(cookie_name(request, auth.CSRF_COOKIE)) or \
+        secrets.token_urlsafe(32)
     response = page(request, template, status, csrf=token, **values)
     set_cookie(request, response, auth.CSRF_COOKIE, token, 3600)
     return response

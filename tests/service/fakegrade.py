@@ -6,6 +6,7 @@ steered by the submission's own text:
   `fake: fail-hidden`  the hidden_accuracy check fails (score 80 of 100)
   `fake: crash`        the grade function raises (a grader failure)
   `fake: sleep=N`      takes N seconds (so a test can kill a worker mid-grading)
+  `fake: kill`         kills its own process (a submission that kills every worker)
 Every call appends "pid sha256" to $FAKE_GRADE_LOG when set, so a test can count how often
 each submission was graded.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -35,6 +37,8 @@ def grade(path: Path, spec: object, data: object, options: object) -> GradeResul
     sleep = re.search(r"fake: sleep=([0-9.]+)", text)
     if sleep:
         time.sleep(float(sleep.group(1)))
+    if "fake: kill" in text:
+        os.kill(os.getpid(), signal.SIGKILL)
     if "fake: crash" in text:
         raise RuntimeError("the fake grader crashed on purpose")
     checks = []

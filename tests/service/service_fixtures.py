@@ -197,6 +197,7 @@ class Service:
         self.root, self.log_path = root, log
         self.argv = [sys.executable, "-m", "grader.cli", "serve", "--dir", str(root),
                      "--port", "0", "--workers", str(workers), "--uploads-per-minute", "0",
+                     "--queued-per-student", "0", "--public-health-counts",
                      *(extra or [])]
         self.env = {**os.environ, "PYTHONPATH": str(HERE), **(env or {})}
         if hook:

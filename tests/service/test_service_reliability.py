@@ -108,8 +108,10 @@ def test_two_web_processes_share_the_uploads_and_a_killed_one_is_replaced(
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: first not in service.web_processes()
              and len(service.web_processes()) == 2, 60, "a replacement web process")
-    for _ in range(6):  # whichever process takes them, uploads are still accepted
-        assert post(service.url, course.tokens["s00"], module("# again")).status_code == 202
+    for n in range(6):  # whichever process takes them, uploads are still accepted (each
+        # a new file: the same one while it waits is refused, 409)
+        assert post(service.url, course.tokens["s00"], module(f"# again {n}")).status_code \
+            == 202
 
     web = service.web_processes()
     service.kill()  # kill -9 of the service: its web processes must not answer on

@@ -10,12 +10,16 @@ DEMO_COURSE ?= demo-course
 .PHONY: setup system-deps data demo serve-demo test test-fast acceptance lint bench clean
 
 # bubblewrap isolates each run; chromium runs the browser tests of the HTML reports
-# (tests/browser/); postgresql is the server the service tests start (tests/service/).
+# (tests/browser/); postgresql is the server the service tests start (tests/service/);
+# nginx is the proxy the transport tests start in front of the service (deploy/nginx/),
+# with a certificate openssl makes for the test.
 # Install whichever is missing where apt is available and we are root.
 system-deps:
 	@missing=""; command -v bwrap >/dev/null 2>&1 || missing=" bubblewrap"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
@@ -42,8 +46,9 @@ demo: data
 serve-demo: data
 	$(BIN)/grader serve demo --dir $(DEMO_COURSE)
 
+# Two workers: the service tests (mostly waiting) beside the training ones (tests/conftest.py)
 test: data lint
-	$(BIN)/python -m pytest -q -m "not acceptance" --durations=25
+	$(BIN)/python -m pytest -q -m "not acceptance" -n 2 --durations=25
 
 # runs on the course notebooks of ../shared/corpus (third-party: never copied into the repo)
 acceptance: data

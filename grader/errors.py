@@ -11,12 +11,16 @@ place that decides it:
 | GraderError (anything else)     | the maintainer  | 1 (EXIT_FAILED)  | "error", not cached     |
 | GraderTerminated (SIGTERM)      | nobody: stopped | 143              | nothing new             |
 
+One more exit is not an error: 3 (EXIT_BELOW) when everything was graded but a grading
+scored below what the command was asked to require (`--fail-under`, `grader verify`), so
+a CI pipeline fails on a lost point without reading JSON.
+
 A run that hits a limit is not an error: it is graded with status "timeout" (result.py).
 """
 
 from __future__ import annotations
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BELOW = 0, 1, 2, 3
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
 
 
@@ -49,7 +53,7 @@ class GradebookError(UsageError):
 
 
 class SandboxRequired(UsageError):
-    """--require-sandbox was given and bubblewrap cannot run here."""
+    """Bubblewrap cannot run here and grading without it was not asked for (--no-sandbox)."""
 
 
 class ClusterError(UsageError):

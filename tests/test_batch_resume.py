@@ -46,6 +46,20 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+def _running_a_submission(root: int) -> bool:
+    """A process of the batch runs a submission: its command line or its working folder
+    names a run folder (grader-run-…), with bubblewrap or without."""
+    for pid in _descendants(root):
+        try:
+            seen = Path(f"/proc/{pid}/cmdline").read_bytes() + \
+                os.readlink(f"/proc/{pid}/cwd").encode()
+        except OSError:
+            continue
+        if b"grader-run-" in seen:
+            return True
+    return False
+
+
 def _alive(pids: set[int]) -> set[int]:
     parents = _children()
     return {pid for pid in pids if pid in parents}
@@ -79,7 +93,11 @@ def test_killed_batch_keeps_its_grades_and_resumes(tmp_path: Path, data: object,
     while not _gradings(out) and time.monotonic() < deadline and batch.poll() is None:
         time.sleep(0.2)
     assert _gradings(out), "no grading finished before the deadline"
-    time.sleep(1.0)  # the next submission is now running in its sandbox
+    # wait until the next submission is running in its sandbox (its run folder is in use)
+    deadline = time.monotonic() + 120
+    while not _running_a_submission(batch.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running_a_submission(batch.pid), "the next submission never started"
     tree = _descendants(batch.pid)
     assert tree, "the batch should have worker processes while grading"
     batch.send_signal(how)

@@ -33,8 +33,8 @@ def test_listed_as_available() -> None:
 
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda s: s.replace('id = "runs"', 'id = "runz"'), "'runz' is not a known check"),
-    (lambda s: s.replace("points = 10\n", "ponits = 10\n", 1), "unknown key(s): ponits"),
-    (lambda s: s + "\n[extra]\nx = 1\n", "unknown table(s): extra"),
+    (lambda s: s.replace("points = 10\n", "ponits = 10\n", 1), "[[rubric]] #1 ponits: unknown key"),
+    (lambda s: s + "\n[extra]\nx = 1\n", "[extra]: unknown table; a spec has [exercise], [data]"),
     (lambda s: s.replace("[exercise]", "[exercise", 1), "not valid TOML"),
 ])
 def test_bad_specs_are_refused(tmp_path: Path, edit, message: str) -> None:  # noqa: ANN001

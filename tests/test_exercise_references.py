@@ -2,7 +2,9 @@
 
 One grading per exercise, shared by the tests through a session fixture (about 80 s of
 training in all on 2 cores, two at a time: the horse references use batches of 16 for 4
-epochs).
+epochs). Each goes through `grader verify`'s own code (grader.classwork.verify, one seed
+and the course's secret), the command an instructor's CI runs on their exercise: this
+repository's CI verifies its built-in exercises the same way.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import pytest
 from two_at_a_time import run_two_at_a_time
 
 from grader import exercise
+from grader.classwork.verify import Verification, verify
 from grader.cli import main
 from grader.exercise import datasource
-from grader.grade import grade_file
 from grader.reports import render, write_submission
 from grader.results.layout import OutputLayout
 from grader.results.result import GradeResult
@@ -41,15 +43,30 @@ OWN_DESIGN = {"happy-or-sad-2024"}
 
 
 @pytest.fixture(scope="session")
-def reference_results() -> dict[str, GradeResult]:
-    """Every reference graded once, two at a time; the data sets are drawn first, one
-    after another, since two specs may share one."""
+def verifications() -> dict[str, Verification]:
+    """Every reference verified once (one seed, the course's secret), two at a time; the
+    data sets are drawn first, one after another, since two specs may share one."""
     jobs = {}
     for name, path in REFERENCES.items():
         spec = exercise.load(name)
-        data = datasource.resolve(spec)
-        jobs[name] = functools.partial(grade_file, ROOT / "reference" / path, spec, data)
+        datasource.resolve(spec)
+        jobs[name] = functools.partial(verify, spec, [ROOT / "reference" / path], seeds=1,
+                                       secrets=1, jobs=1)
     return run_two_at_a_time(jobs)
+
+
+@pytest.fixture(scope="session")
+def reference_results(verifications: dict[str, Verification]) -> dict[str, GradeResult]:
+    return {name: outcome.gradings[0].result for name, outcome in verifications.items()}
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_grader_verify_passes_every_built_in_reference(
+        verifications: dict[str, Verification], name: str) -> None:
+    outcome = verifications[name]
+    assert len(outcome.gradings) == 1 and outcome.failures() == []
+    # the margins are measured against the spec's own bars, whatever they are
+    assert {m.name for m in outcome.margins} >= {"CPU time"}
 
 
 def graded(results: dict[str, GradeResult], name: str) -> GradeResult:

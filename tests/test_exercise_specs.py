@@ -39,11 +39,11 @@ def test_the_2024_spec_stubs_the_course_unittests_module() -> None:
 
 @pytest.mark.parametrize(("text", "edit", "message"), [
     (HOH, lambda s: s.replace('long_epochs = "one_pass"', 'long_epochs = "forever"'),
-     "'long_epochs' must be"),
+     "[training] long_epochs: input should be 'repeat' or 'one_pass' (got 'forever')"),
     (HOH, lambda s: s.replace('validation_zip_name = "validation-horse-or-human.zip"\n', ""),
      "validation paths need [data] 'validation_zip_name'"),
     (HOS, lambda s: s.replace('required = false ', 'returns = "loss"\nrequired = false '),
-     "unknown key(s): returns"),
+     "[entry_point] returns: unknown key"),
     (HOS, lambda s: s.replace('requires = ["\\\\bhappy', 'requires = ["(happy'),
      "bad regular expression"),
     (HOS, lambda s: s.replace('[exercise]', '[exercise]', 1).replace(

@@ -2,8 +2,10 @@
 
     grade, check        grader.cli.grade      one submission (and the students' self-check)
     batch               grader.cli.batch      a whole class
+    verify              grader.cli.verify     CI for an exercise: its reference, margins, samples
     gradebook           grader.cli.gradebook  show and export what a batch kept
     data, exercises     grader.cli.data       data sets and installed exercises
+    exercise new        grader.cli.exercise   a new exercise's spec, from its reference
     similarity          grader.cli.similarity flag copied work (evidence, no score change)
     gradescope-bundle   grader.cli.bundle     the autograder.zip for Gradescope
     doctor              grader.cli.doctor     what this machine offers
@@ -26,16 +28,19 @@ from grader.cli import (
     bundle,
     data,
     doctor,
+    exercise,
     grade,
     gradebook,
     serve,
     similarity,
     submit,
+    verify,
 )
 from grader.cli.common import say
 from grader.errors import EXIT_FAILED, GraderError
 
-COMMANDS = (grade, batch, gradebook, similarity, data, bundle, doctor, serve, submit)
+COMMANDS = (grade, batch, verify, gradebook, similarity, data, exercise, bundle, doctor, serve,
+            submit)
 
 
 def parser() -> argparse.ArgumentParser:

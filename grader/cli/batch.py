@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.cli import common
-from grader.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from grader.errors import EXIT_BELOW, EXIT_FAILED, EXIT_USAGE
 from grader.results.layout import OutputLayout
 
 DEFAULT_OUT = Path("grader-out")
@@ -41,7 +41,11 @@ def add_parsers(commands: Any) -> None:
     similarity.add_argument("--against", type=Path, action="append", default=[],
                             metavar="DIR", help="a reference collection (last term, public "
                             "solutions), repeatable; matched, never graded")
+    similarity.add_argument("--course-material", type=Path, metavar="DIR",
+                            help="the instructor's copies of the lesson and exercise "
+                            "notebooks (the exercise names them); removed like --template")
     common.add_grading_options(batch)
+    common.add_ci_options(batch)
     batch.set_defaults(handler=run)
 
 
@@ -53,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         common.say("grader: --jobs must be at least 1", error=True)
         return EXIT_USAGE
-    if (args.template or args.against) and not args.similarity:
-        common.say("grader: --template and --against need --similarity", error=True)
+    common.check_ci_options(args)
+    if (args.template or args.against or args.course_material) and not args.similarity:
+        common.say("grader: --template, --against and --course-material need --similarity",
+                   error=True)
         return EXIT_USAGE
-    for path in (*args.template, *args.against):
+    for path in (*args.template, *args.against, *filter(None, [args.course_material])):
         if not path.exists():
             common.say(f"grader: {path}: no such file or folder", error=True)
             return EXIT_USAGE
@@ -104,8 +110,12 @@ def run(args: argparse.Namespace) -> int:
         common.say(f"similarity: {layout.similarity_html.resolve()}")
     common.say(f"results: {layout.csv}\ngradebook: {layout.gradebook}\n"
                f"summary: {layout.summary.resolve()}")
+    below = common.ci_exit(args, outcome.results, spec.name)
+    if args.fail_under is not None and problems:
+        common.say(f"below --fail-under {args.fail_under:g}: {len(problems)} not gradable")
+        below = EXIT_BELOW
     # what the instructor asked for (--similarity) could not be done; the grades stand
-    return EXIT_USAGE if outcome.similarity_error else EXIT_OK
+    return EXIT_USAGE if outcome.similarity_error else below
 
 
 def _similarity(args: argparse.Namespace, spec: Any) -> Any:
@@ -115,18 +125,22 @@ def _similarity(args: argparse.Namespace, spec: Any) -> Any:
     from functools import partial
 
     return partial(_compare_class, templates=[*args.template, *spec.similarity_templates],
-                   against=list(args.against), exercise=spec.name)
+                   against=list(args.against), exercise=spec.name,
+                   course_material=args.course_material,
+                   material_names=spec.similarity_material)
 
 
 def _compare_class(entries: list[tuple[str, Path]], out_dir: Path, *, templates: list[Path],
-                   against: list[Path], exercise: str) -> Any:
+                   against: list[Path], exercise: str, course_material: Path | None = None,
+                   material_names: tuple[str, ...] = ()) -> Any:
     from grader.classwork.batch import SimilarityOutcome
     from grader.results.gradebook import SimilarPair
     from grader.similarity import report
     from grader.similarity.api import compare_class
     from grader.similarity.cli import summary_lines
 
-    result = compare_class(entries, templates=templates, against=against, exercise=exercise)
+    result = compare_class(entries, templates=templates, against=against, exercise=exercise,
+                           course_material=course_material, material_names=material_names)
     report.write(result, out_dir)
     lines = [f"not compared: {p.name}: {p.message}" for p in result.problems]
     lines += [f"warning: {w}" for w in result.warnings] + summary_lines(result)

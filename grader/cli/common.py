@@ -20,7 +20,12 @@ from typing import Any
 from grader.terminal import inert
 
 
-def add_grading_options(sub: argparse.ArgumentParser, detect: bool = False) -> None:
+def add_grading_options(sub: argparse.ArgumentParser, detect: bool = False,
+                        others_work: bool = True) -> None:
+    """The options every grading command shares. `others_work`: the command grades other
+    people's submissions (batch), so it refuses to run them without the sandbox unless
+    --no-sandbox is given; `grade` and `check` grade one's own work (a student at their
+    machine, a Gradescope container per submission) and fall back with a warning."""
     if detect:
         sub.add_argument("--exercise", help="installed exercise name or a spec .toml "
                          "(default: detected from the notebook)")
@@ -31,10 +36,16 @@ def add_grading_options(sub: argparse.ArgumentParser, detect: bool = False) -> N
     sub.add_argument("--hidden", type=Path, help="hidden split folder (overrides spec)")
     sub.add_argument("--data-dir", type=Path, help="where built-in data sets are kept")
     sub.add_argument("--time-limit", type=float, help="seconds per submission")
-    sub.add_argument("--require-sandbox", action="store_true",
-                     help="fail instead of running without bubblewrap")
-    sub.add_argument("--no-sandbox", action="store_true",
-                     help="run without bubblewrap even where it works (debugging)")
+    sandboxing = sub.add_mutually_exclusive_group()
+    sandboxing.add_argument("--require-sandbox", action="store_true",
+                            help="refuse to grade without bubblewrap (the default; kept "
+                            "for scripts)" if others_work else
+                            "refuse to grade without bubblewrap (default: warn and run "
+                            "without it)")
+    sandboxing.add_argument("--no-sandbox", action="store_true",
+                            help="run submissions without bubblewrap, even where it works "
+                            "(debugging; they can then read the hidden data)")
+    sub.set_defaults(require_sandbox=others_work)
     sub.add_argument("--keep-run", action="store_true",
                      help="keep each run folder (debugging)")
     sub.add_argument("--cold", action="store_true",
@@ -44,6 +55,45 @@ def add_grading_options(sub: argparse.ArgumentParser, detect: bool = False) -> N
     sub.add_argument("--kernel", action="store_true",
                      help="run notebooks in a Jupyter kernel instead of an IPython shell "
                      "(slower; for notebooks that need kernel features, e.g. widgets)")
+
+
+def add_ci_options(sub: argparse.ArgumentParser) -> None:
+    """What a CI pipeline needs of a grading command: JUnit XML, and an exit code that
+    fails the pipeline on a low score (3, EXIT_BELOW) without reading JSON."""
+    sub.add_argument("--junit", type=Path, metavar="FILE",
+                     help="also write JUnit XML: a test case per submission and per check")
+    sub.add_argument("--fail-under", type=float, metavar="SCORE",
+                     help="exit 3 when a submission scores below SCORE points (the grades "
+                     "are written all the same)")
+
+
+def ci_exit(args: argparse.Namespace, results: list[Any], suite: str) -> int:
+    """Write --junit for `results` and say whether --fail-under failed (EXIT_BELOW)."""
+    from grader.errors import EXIT_BELOW, EXIT_OK
+
+    bar = args.fail_under
+    if args.junit:
+        from grader.results import junit
+
+        cases = [case for result in results
+                 for case in junit.grading_cases(result, suite, result.student, bar)]
+        junit.write(args.junit, {suite: cases}, name=f"grader {suite}")
+    if bar is None:
+        return EXIT_OK
+    below = [r for r in results if r.status != "graded" or r.score < bar]
+    if below:
+        say(f"below --fail-under {bar:g}: " + ", ".join(
+            f"{r.student} ({r.score:g}{'' if r.status == 'graded' else ', ' + r.status})"
+            for r in below[:10]) + (f" and {len(below) - 10} more" if len(below) > 10 else ""))
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def check_ci_options(args: argparse.Namespace) -> None:
+    if args.fail_under is not None and not args.fail_under >= 0:
+        from grader.errors import UsageError
+
+        raise UsageError("--fail-under must be a score of 0 or more")
 
 
 def load_spec_and_data(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -63,14 +113,16 @@ def grade_options(args: argparse.Namespace) -> Any:
 
 
 def warn_about_sandbox(args: argparse.Namespace) -> None:
-    from grader.run import sandbox
+    """Before anything is graded: refuse (SandboxRequired, exit 2) when the sandbox is
+    required and cannot run, else warn when runs will be unsandboxed."""
+    from grader.grade import sandbox_in_use
 
-    if args.require_sandbox:
-        return
+    if getattr(args, "cluster", None):  # the cluster's workers run the submissions and
+        return  # decide there, each grading refusing without bubblewrap
     if args.no_sandbox:
         print("WARNING: --no-sandbox: submissions run WITHOUT a sandbox (results record "
               "sandbox \"none\").", file=sys.stderr)
-    elif not sandbox.bubblewrap_works():
+    elif not sandbox_in_use(grade_options(args)):
         print("WARNING: bubblewrap is not available: submissions run WITHOUT a sandbox "
               "(results record sandbox \"none\"). Install the 'bubblewrap' package.",
               file=sys.stderr)

@@ -19,6 +19,8 @@ def add_parsers(commands: Any) -> None:
     make.add_argument("--seed", type=int, default=0)
     make.set_defaults(handler=run_make)
     listing = commands.add_parser("exercises", help="list installed exercises")
+    listing.add_argument("--schema", action="store_true",
+                         help="print the JSON Schema of an exercise spec (for editors)")
     listing.set_defaults(handler=run_exercises)
 
 
@@ -45,7 +47,28 @@ def run_exercises(args: argparse.Namespace) -> int:
     from grader.exercise import spec as specs
     from grader.grade import load_exercise
 
-    for name, path in specs.available().items():
-        spec = load_exercise(path)
-        common.say(f"{name:26} {spec.title} (version {spec.version})")
+    if args.schema:
+        import json
+
+        from grader.exercise import schema
+
+        print(json.dumps(schema.json_schema(), indent=1))
+        return EXIT_OK
+    from grader.errors import GraderError
+    from grader.exercise import packs
+
+    own = specs.built_in()
+    from_packs, problems = packs.exercises(own)
+    listed = [(name, path, "built in") for name, path in own.items()]
+    listed += [(name, path, f"from {pack.distribution}")
+               for name, (path, pack) in from_packs.items()]
+    for name, path, source in listed:
+        try:
+            spec = load_exercise(path)
+        except GraderError as exc:  # a pack's broken spec: said, and the others listed
+            common.say(f"{name:26} cannot be used: {exc} ({source})")
+            continue
+        common.say(f"{name:26} {spec.title} (version {spec.version}; {source})")
+    for problem in problems:
+        common.say(f"note: {problem}")
     return EXIT_OK

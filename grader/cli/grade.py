@@ -33,14 +33,15 @@ def add_parsers(commands: Any) -> None:
     for name in exports.FORMATS:
         grade.add_argument(f"--{name}", type=Path, metavar="PATH",
                            help=f"also write the result in {name}'s results format")
-    common.add_grading_options(grade, detect=True)
+    common.add_grading_options(grade, detect=True, others_work=False)
+    common.add_ci_options(grade)
     grade.set_defaults(handler=run_grade)
 
     check = commands.add_parser("check", help="students: run your notebook through the "
                                 "grader, scored on a public split, and see what would fail")
     check.add_argument("path", type=Path)
     check.add_argument("--out", type=Path, help="also write result.json and the report here")
-    common.add_grading_options(check, detect=True)
+    common.add_grading_options(check, detect=True, others_work=False)
     check.set_defaults(handler=run_check)
 
 
@@ -77,6 +78,7 @@ def run_grade(args: argparse.Namespace) -> int:
     if not args.path.exists():
         common.say(f"grader: {args.path}: no such file", error=True)
         return EXIT_USAGE
+    common.check_ci_options(args)
     path, problem = _submission_file(args.path)
     args.exercise = _choose_exercise(args, path)
     if args.exercise is None:
@@ -102,7 +104,7 @@ def run_grade(args: argparse.Namespace) -> int:
         common.say(f"error: {result.error}")
     common.say(f"result: {layout.result(result.student)}\nreport: {report}\n"
                f"instructor's report: {layout.instructor_report(result.student)}")
-    return EXIT_OK
+    return common.ci_exit(args, [result], spec.name)
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import SpecError
-from grader.exercise import inherit
+from grader.exercise import inherit, packs, schema
 from grader.runner.contract import LONG_EPOCHS
 
 EXERCISES_DIR = Path(__file__).parent / "specs"
@@ -102,6 +102,9 @@ class ExerciseSpec:
     detect: DetectRules = field(default_factory=DetectRules)
     # the starter notebooks the course handed out (grader similarity removes them)
     similarity_templates: tuple[Path, ...] = ()
+    # the published names of the lesson and exercise files its students were given
+    # (grader similarity --course-material DIR removes them; docs/similarity.md)
+    similarity_material: tuple[str, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -142,9 +145,17 @@ def _positive(limits: dict[str, Any], key: str, default: int) -> int:
     return value
 
 
-def available() -> dict[str, Path]:
-    """Installed exercises by their name (file stem with '_' read as '-')."""
+def built_in() -> dict[str, Path]:
+    """The exercises this grader ships, by name (file stem with '_' read as '-')."""
     return {p.stem.replace("_", "-"): p for p in sorted(EXERCISES_DIR.glob("*.toml"))}
+
+
+def available() -> dict[str, Path]:
+    """Installed exercises by their name: the built-in ones and those of installed
+    exercise packs (grader.exercise.packs)."""
+    own = built_in()
+    from_packs, _ = packs.exercises(own)
+    return {**own, **{name: path for name, (path, _) in from_packs.items()}}
 
 
 def load(name_or_path: str | Path, *, train: Path | None = None,
@@ -165,6 +176,7 @@ def load(name_or_path: str | Path, *, train: Path | None = None,
                             f"{', '.join(known) or 'none'}")
         path = known[str(name_or_path)]
     raw, digest = inherit.read(path)
+    schema.validate(raw, path)  # every key, type and range, before anything reads it
     spec = _parse(raw, path, digest, train, hidden)
     unknown = [item.id for item in spec.rubric
                if known_checks is not None and item.id not in known_checks]
@@ -231,7 +243,8 @@ def _parse(raw: dict[str, Any], path: Path, spec_hash: str, train: Path | None,
         long_epochs=str(training.get("long_epochs", "repeat")),
         detect=_detect_rules(_table(raw, "detect", {"requires", "excludes", "prefers",
                                                     "versions"})),
-        similarity_templates=_templates(_table(raw, "similarity", {"templates"}), path),
+        similarity_templates=_templates(_table(raw, "similarity", _SIMILARITY_KEYS), path),
+        similarity_material=_material(_table(raw, "similarity", _SIMILARITY_KEYS)),
         **_limits(_table(raw, "limits", {"time_seconds", "memory_mb", "output_tail_bytes",
                                          "max_processes", "file_size_mb", "disk_mb",
                                          "output_limit_bytes"})),
@@ -282,6 +295,20 @@ def _templates(table: dict[str, Any], path: Path) -> tuple[Path, ...]:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise SpecError("[similarity] 'templates' must be a list of file paths")
     return tuple((path.parent / name).resolve() for name in names)
+
+
+_SIMILARITY_KEYS = {"templates", "course_material"}
+
+
+def _material(table: dict[str, Any]) -> tuple[str, ...]:
+    """[similarity] course_material: file names as the course published them (no folder:
+    the instructor's copies are looked up by name in --course-material)."""
+    names = table.get("course_material", [])
+    if not isinstance(names, list) or not all(
+            isinstance(n, str) and n.strip() and "/" not in n and "\\" not in n
+            for n in names):
+        raise SpecError("[similarity] 'course_material' must be a list of file names")
+    return tuple(names)
 
 
 def _module_names(names: Any) -> tuple[str, ...]:

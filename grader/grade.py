@@ -42,9 +42,13 @@ from grader.scoring import client as scorer
 @dataclass(frozen=True)
 class GradeOptions:
     time_limit: float | None = None
-    require_sandbox: bool = False
+    # Without bubblewrap a submission runs as a plain process that can read the hidden
+    # images, the course secret and other students' work: refused unless no_sandbox says
+    # so explicitly. Only `grader grade`/`check` (one's own work) set it False: see
+    # sandbox_in_use.
+    require_sandbox: bool = True
     keep_run: bool = False
-    no_sandbox: bool = False  # force the unsandboxed fallback (debugging, tests)
+    no_sandbox: bool = False  # explicitly run unsandboxed (debugging, tests, no bubblewrap)
     scorer_socket: str | None = None  # a batch's shared scorer (grader.scoring.service)
     notebook_executor: str = "shell"  # or "kernel": a Jupyter kernel, for kernel features
     cold: bool = False  # start Python for every run, as before warm runs (grader.run.warm)
@@ -56,6 +60,24 @@ def load_exercise(name_or_path: str | Path, *, train: Path | None = None,
     return specs.load(name_or_path, train=train, hidden=hidden, known_checks=REGISTRY)
 
 
+NO_SANDBOX_REFUSAL = ("bubblewrap cannot run here, so submissions would run WITHOUT a "
+                      "sandbox; `grader doctor` says why; give --no-sandbox to grade "
+                      "unsandboxed anyway")
+
+
+def sandbox_in_use(options: GradeOptions) -> bool:
+    """Whether runs go through bubblewrap. Raises SandboxRequired when it cannot run and
+    running without it was not asked for: the one place the sandbox policy is decided,
+    called by grade_file and, before anything is graded, by the commands."""
+    if options.no_sandbox:
+        return False
+    if sandbox.bubblewrap_works():
+        return True
+    if options.require_sandbox:
+        raise SandboxRequired(NO_SANDBOX_REFUSAL)
+    return False
+
+
 def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
                options: GradeOptions | None = None) -> GradeResult:
     options = options or GradeOptions()
@@ -64,9 +86,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         submission = submissions.load(path)
     except SubmissionError as exc:
         return error_result(path, spec, str(exc), started)
-    use_bubblewrap = sandbox.bubblewrap_works() and not options.no_sandbox
-    if not use_bubblewrap and options.require_sandbox:
-        raise SandboxRequired("bubblewrap cannot run here and --require-sandbox was given")
+    use_bubblewrap = sandbox_in_use(options)
     epoch_runs = callback_sequences.epoch_runs(
         spec.accuracy_threshold, derive(data.secret, "callback", submission.sha256))
     with SigtermGuard() as sigterm:

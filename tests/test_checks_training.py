@@ -343,6 +343,34 @@ def test_no_callback_passed_to_fit_fails_with_a_hint() -> None:
     assert "callbacks=[callbacks]" in verdict.hint
 
 
+def test_a_right_callback_defined_but_never_passed_keeps_the_behaviour_points() -> None:
+    # issue 20: a TA marks the missing `callbacks=[...]` on the stop, not on the class
+    verdict = behaviour(fit([0.9, 1.0], callbacks=()), callback_tests=probed())
+
+    assert verdict.status == PASSED
+    assert verdict.message.startswith("myCallback stopped at the first epoch above 0.999")
+    assert verdict.message.endswith("but it was never passed to fit, so it did not stop "
+                                    "this training (see where training stopped)")
+
+
+def test_a_wrong_callback_defined_but_never_passed_fails_on_both_counts() -> None:
+    verdict = behaviour(fit([0.9, 1.0], callbacks=()),
+                        callback_tests=probed([None] * len(RUNS)))
+
+    assert verdict.status == FAILED
+    assert verdict.message.startswith("no callback was passed to fit, and the one the code "
+                                      "defines, myCallback kept training at epoch")
+    assert "callbacks=[callbacks]" in verdict.hint
+
+
+def test_a_defined_class_that_could_not_be_tested_is_no_callback_passed() -> None:
+    # nothing credits the class, and nothing was passed: the old verdict, not a review
+    verdict = behaviour(fit([0.9, 1.0], callbacks=()), callback_tests=probed(
+        [None] * 4, error="NameError: name 'THRESHOLD' is not defined"))
+
+    assert verdict.status == FAILED and verdict.message == "no callback was passed to fit"
+
+
 def test_a_callback_stopping_early_in_the_late_run_fails() -> None:
     late = RUNS[0].expected_stop(0.999)
     assert late is not None and late >= 5

@@ -16,6 +16,7 @@ from PIL import Image
 from grader import exercise
 from grader import reports as report
 from grader.reports import compare, thumbnails
+from grader.reports import view as report_view
 from grader.results.layout import OutputLayout
 from grader.results.result import CheckResult, GradeResult
 
@@ -485,6 +486,22 @@ def test_instructor_view_shows_limits_and_full_logs() -> None:
     assert "120 s" in instructor  # the limit the grading used, not the spec's default
     assert "line 0\n" not in student and "line 99" in student
     assert "60 earlier lines not shown" in student
+
+
+def test_the_run_section_says_the_cpu_time_used_and_how_the_run_started() -> None:
+    result = graded([0.6, 1.0], 2, sandbox="bubblewrap")
+    result.details["limits"] = {"time_seconds": 600.0, "time_clock": "600 s of CPU time "
+                                "(cgroup)", "memory": "4096 MB (cgroup)"}
+    result.timings["run_cpu"] = 7.96
+    result.details["run_start"] = "warm"
+
+    rows = dict(report_view.limits(result))
+
+    assert rows["time limit"] == "600 s of CPU time (cgroup)"
+    assert rows["CPU time used"] == "8.0 s"  # 7.96 s shown to a tenth
+    assert rows["start"].startswith("warm: forked from a sandboxed Python")
+    assert list(rows)[:3] == ["sandbox", "time limit", "CPU time used"]
+    assert "CPU time used" in report.render(result, "instructor", REFERENCE)
 
 
 def test_pages_forbid_any_request_leaving_the_file() -> None:

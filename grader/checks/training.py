@@ -4,11 +4,12 @@ epoch, does the callback behave, and does the graded function return the accurac
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from grader.checks.base import (
+    PASSED,
     CheckContext,
     Verdict,
     check,
@@ -178,9 +179,7 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     if fit is None:
         return not_judged("the code never called fit, so no callback reached training")
     if not fit.callbacks:
-        return failed("no callback was passed to fit",
-                      hint="create your callback and pass it: "
-                           "model.fit(..., callbacks=[callbacks])")
+        return _never_passed(ctx)
     if fit.callback_error:
         return failed(f"{fit.callback_error} during training",
                       hint="read logs only with keys that training logs (e.g. "
@@ -188,10 +187,36 @@ def callback_behaviour(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     untested = untested_callbacks(ctx)
     if untested:
         return not_judged(untested)
+    return _judged(ctx, fit.callbacks)
+
+
+_PASS_IT = "create your callback and pass it: model.fit(..., callbacks=[callbacks])"
+
+
+def _never_passed(ctx: CheckContext) -> Verdict:
+    """The graded fit was given no callback: the callback classes the code defines were
+    tested instead (grader.evidence.callback_source.to_test). A right one keeps these
+    points, as a TA marks it: what it failed to do, stop the training, is `callback_stop`'s
+    to say. Without one the code has no working callback at all."""
+    defined = tuple(dict.fromkeys(t.callback for t in ctx.callback_tests.tests))
+    if not defined or ctx.callback_tests.untested(defined):
+        return failed("no callback was passed to fit", hint=_PASS_IT)
+    verdict = _judged(ctx, defined)
+    if verdict.status == PASSED:
+        return replace(verdict, message=verdict.message + "; but it was never passed to "
+                       "fit, so it did not stop this training (see where training stopped)")
+    return failed(f"no callback was passed to fit, and the one the code defines, "
+                  f"{verdict.message}", hint=_PASS_IT, found=verdict.found,
+                  expected=verdict.expected)
+
+
+def _judged(ctx: CheckContext, names: Sequence[str]) -> Verdict:
+    """Passed when one of the classes `names` stops each of the grader's runs of epochs
+    exactly at its first epoch above the threshold, and never in the run that stays below."""
     threshold, runs = ctx.spec.accuracy_threshold, ctx.callback_runs
     by_callback: dict[str, dict[int, Any]] = {}
     for test in ctx.callback_tests.tests:
-        if test.callback in fit.callbacks:
+        if test.callback in names:
             by_callback.setdefault(test.callback, {})[test.sequence] = test
     mistakes = {name: _first_mistake(tested, runs, threshold)
                 for name, tested in by_callback.items()}

@@ -1,5 +1,5 @@
 """`grader similarity SOURCE --exercise NAME --out DIR [--against DIR …] [--template FILE …]
-[--json FILE] [--threshold X]`: flag copied work, as evidence for a person.
+[--course-material DIR] [--json FILE] [--threshold X]`: flag copied work, as evidence for a person.
 
 Exit codes as every command: 0 when the comparison ran (whatever it found, and even when
 some files could not be read: they are listed, the rest compared), 2 on a usage error (no
@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(Settings(), threshold=args.threshold, floor=args.floor,
                        common_share=args.common_share)
     result = compare_source(args.source, roster=args.roster, templates=templates,
-                            against=args.against, settings=settings, exercise=args.exercise)
+                            against=args.against, settings=settings, exercise=args.exercise,
+                            course_material=args.course_material,
+                            material_names=material_of(args.exercise))
     if not result.submissions and not result.problems:
         common.say(f"grader: {args.source}: no .ipynb or .py submissions found", error=True)
         return EXIT_USAGE
@@ -51,6 +53,14 @@ def run(args: argparse.Namespace) -> int:
             common.say(line)
     common.say(f"json: {json_path}\nreport: {html_path.resolve()}")
     return EXIT_OK
+
+
+def material_of(exercise: str) -> tuple[str, ...]:
+    """The published names of the course files the exercise's students were given
+    (`[similarity] course_material`), looked for in --course-material."""
+    from grader.grade import load_exercise
+
+    return load_exercise(exercise).similarity_material
 
 
 def templates_of(exercise: str) -> list[Any]:

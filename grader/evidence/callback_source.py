@@ -202,10 +202,14 @@ def _constructor(name: str, module: ast.Module) -> str:
 
 def to_test(cells: Iterable[str], trace: Trace) -> tuple[CallbackSource, ...]:
     """The classes of the callbacks the run says it passed to the graded fit, as the code
-    defines them; none when there is nothing to judge (no fit, no callback, or the
-    callback already failed in real training), so no test process is started for it."""
+    defines them. Where the graded fit was given none, every callback class the code
+    defines (issue 20: a right callback made but never passed loses only `callback_stop`,
+    as a TA marks it). None when there is nothing to judge (no fit, or the callback already
+    failed in real training), so no test process is started for it."""
     fit = trace.training_fit
-    if fit is None or not fit.callbacks or fit.callback_error:
+    if fit is None or fit.callback_error:
         return ()
-    return tuple(s for s in extract(cells)
-                 if s.name in fit.callbacks and not s.problem)[:MAX_TESTED]
+    defined = [s for s in extract(cells) if not s.problem]
+    if fit.callbacks:
+        defined = [s for s in defined if s.name in fit.callbacks]
+    return tuple(defined)[:MAX_TESTED]

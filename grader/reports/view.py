@@ -112,7 +112,19 @@ def limits(result: GradeResult) -> list[tuple[str, str]]:
              if used.get(key) is not None]
     if used.get("time_clock") is None and used.get("time_seconds") is not None:
         rows.insert(1, ("time limit", f"{used['time_seconds']:g} s"))  # before clocks were named
+    cpu = result.timings.get("run_cpu")
+    if isinstance(cpu, int | float) and not isinstance(cpu, bool):
+        # what counted against the time limit: the run's CPU time, not its wall time
+        rows.insert(2, ("CPU time used", f"{cpu:.1f} s"))
+    start = _STARTS.get(str(result.details.get("run_start")))
+    if start:
+        rows.append(("start", start))
     return rows
+
+
+# how the run's Python started (grader.run.warm): the same sandbox and limits either way
+_STARTS = {"warm": "warm: forked from a sandboxed Python that had imported TensorFlow",
+           "cold": "cold: Python and TensorFlow started for this run"}
 
 
 def context(result: GradeResult, view: str, reference_layers: tuple[ReferenceLayer, ...],

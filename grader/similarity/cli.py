@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="FILE", help="a starter notebook the course handed out "
                         "(repeatable: one per course version in use); removed before "
                         "comparing")
+    parser.add_argument("--course-material", type=Path, metavar="DIR",
+                        help="the instructor's copies of the lesson and exercise notebooks "
+                        "the students were given (the exercise names them); every .ipynb "
+                        "and .py in DIR is removed like a --template")
     parser.add_argument("--against", type=Path, action="append", default=[], metavar="DIR",
                         help="a reference collection (last term, public solutions), "
                         "repeatable; matched, never graded")
@@ -56,7 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def summary_lines(result: SimilarityResult) -> list[str]:
-    """What the command prints of a result: the counts, then each flagged pair."""
+    """What the command prints of a result: the counts, each flagged pair with its
+    evidence, then each submission with too little own code to judge."""
+    from grader.similarity.result import TOO_LITTLE
+
     data = result.to_json()["summary"]
     assert isinstance(data, dict)
     lines = [f"compared {data['submissions']} submissions and {data['references']} "
@@ -64,5 +71,11 @@ def summary_lines(result: SimilarityResult) -> list[str]:
              f"{data['flagged_pairs']} flagged"]
     lines += [f"  flagged  {pair.a} ~ {pair.b}  score {pair.score:.2f}  "
               f"({pair.share_a:.0%} of {pair.a} found in {pair.b}, "
-              f"{pair.share_b:.0%} the other way)" for pair in result.flagged_pairs]
+              f"{pair.share_b:.0%} the other way)"
+              + (f"; {pair.evidence.describe()}" if pair.evidence.describe() else "")
+              for pair in result.flagged_pairs]
+    lines += [f"  {document.source.name}: {TOO_LITTLE} ({document.own_tokens} tokens not "
+              f"course material, {document.masks.weight:.0f} left to compare once the "
+              f"class's common code is removed; {result.judge_from:.0f} needed)"
+              for document in result.too_little() if document.masks is not None]
     return lines

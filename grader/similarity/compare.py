@@ -12,7 +12,14 @@ The steps, each for a reason:
 4. for candidates whose fingerprint estimate reaches PREFILTER x the floor, exact
    weighted token shares in both directions (`coverage.found_in_many`); pairs at or
    above the floor are kept, scored by the larger share (discounted when it rests on
-   fewer than `min_tokens` tokens) and flagged at the threshold.
+   fewer than `min_tokens` tokens) and flagged at the threshold;
+5. beside the tokens, the strings, comments and hyperparameter runs each pair shares
+   outside the course material (`evidence`): they survive renaming and reformatting, so
+   a pair is also flagged when they weigh `evidence_flag`, however little own code is
+   left to match token by token. Only when the course material was given: without it a
+   comment or a hyperparameter the lesson wrote looks like the student's own (two honest
+   samples written from the 2019 question notebook share eight of its comments and its
+   answer's 27 numbers), so the evidence is then shown, never a flag.
 Reference documents count for nothing in step 2: if every public solution shares a line,
 that is not the class's common code, and a copied public solution must still show.
 """
@@ -24,11 +31,12 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from grader.similarity import coverage, index
+from grader.similarity.evidence import Evidence, EvidenceIndex, Traits, traits
 from grader.similarity.fingerprints import Fingerprints, fingerprint, kgram_hashes, token_array
 from grader.similarity.normalize import Normalized, normalize
 from grader.similarity.settings import Settings
@@ -45,7 +53,14 @@ class Document:
     source: Source
     normalized: Normalized
     prints: Fingerprints
+    traits: Traits
     masks: coverage.Masks | None = None
+
+    @property
+    def own_tokens(self) -> int:
+        """Tokens not covered by a template or the course material."""
+        assert self.masks is not None
+        return int(self.masks.tokens - self.masks.template.sum())
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class Pair:
     matched_b: int
     flagged: bool
     score: float  # the larger share, discounted below min_tokens; flagged at threshold
+    evidence: Evidence = Evidence()  # shared own strings, comments, hyperparameter runs
 
     @property
     def similarity(self) -> float:
@@ -86,7 +102,8 @@ class Comparison:
 def prepare(source: Source, settings: Settings) -> Document:
     normalized = normalize(source.cells)
     return Document(source, normalized,
-                    fingerprint(normalized.tokens, settings.k, settings.window))
+                    fingerprint(normalized.tokens, settings.k, settings.window),
+                    traits(source.cells))
 
 
 def _prepare_chunk(sources: list[Source], settings: Settings) -> list[Document]:
@@ -118,10 +135,13 @@ def prepare_all(sources: list[Source], settings: Settings,
 
 
 def compare(submissions: list[Source], references: list[Source], templates: list[Source],
-            settings: Settings | None = None, workers: int | None = None) -> Comparison:
+            settings: Settings | None = None, workers: int | None = None,
+            material_given: bool = False) -> Comparison:
     """Every pair of submissions, and every submission with every reference, compared.
 
-    `workers`: processes for normalising (default: the cores, for 200 documents or more)."""
+    `workers`: processes for normalising (default: the cores, for 200 documents or more);
+    `material_given`: the templates include the course material (lessons and exercise
+    notebooks), so shared own literals and hyperparameters may flag a pair."""
     settings = settings or Settings()
     documents = prepare_all(submissions + references, settings, workers)
     template_docs = [prepare(t, settings) for t in templates]
@@ -137,8 +157,52 @@ def compare(submissions: list[Source], references: list[Source], templates: list
     found = index.candidates([d.prints.selected_hashes for d in documents],
                              [_selected_weights(d) for d in documents], class_size)
     pairs = _measure(documents, found, settings)
+    evidence = EvidenceIndex([d.traits for d in documents], class_size,
+                             [t.traits for t in template_docs])
+    pairs = _with_evidence(pairs, documents, evidence, settings, material_given)
     pairs.sort(key=lambda p: (-p.score, -p.similarity, p.a, p.b))
     return Comparison(settings, documents, template_docs, class_size, pairs)
+
+
+def _with_evidence(pairs: list[Pair], documents: list[Document], evidence: EvidenceIndex,
+                   settings: Settings, flags: bool) -> list[Pair]:
+    """The token pairs with their evidence, and (when `flags`) the pairs the evidence
+    alone flags (their shares measured exactly: they may be below the floor)."""
+    minimum = min(settings.evidence_flag, settings.evidence_support)
+    by_evidence = evidence.pairs(minimum) if flags else {}
+    out: list[Pair] = []
+    for pair in pairs:
+        found = by_evidence.pop((pair.first, pair.second), None) or \
+            evidence.between(pair.first, pair.second)
+        out.append(replace(pair, evidence=found, flagged=pair.flagged or (
+            flags and corroborated(found, pair.similarity, settings))))
+    for (first, second), found in sorted(by_evidence.items()):
+        a, b = documents[first], documents[second]
+        assert a.masks is not None and b.masks is not None
+        in_b, in_a = coverage.found_in(a.masks, b.masks), coverage.found_in(b.masks, a.masks)
+        found_a, found_b = float(in_b.sum()), float(in_a.sum())
+        share_a = found_a / a.masks.weight if a.masks.weight > 0 else 0.0
+        share_b = found_b / b.masks.weight if b.masks.weight > 0 else 0.0
+        if not corroborated(found, max(share_a, share_b), settings):
+            continue
+        score = max(discounted(share_a, found_a, settings.min_tokens),
+                    discounted(share_b, found_b, settings.min_tokens))
+        out.append(Pair(first, second, a.source.name, b.source.name, b.source.role,
+                        b.source.collection, round(share_a, 4), round(share_b, 4),
+                        int((in_b > 0).sum()), int((in_a > 0).sum()),
+                        True, round(score, 4), found))
+    return out
+
+
+def corroborated(evidence: Evidence, similarity: float, settings: Settings) -> bool:
+    """Whether the shared own literals and hyperparameters flag a pair: enough of them
+    alone (`evidence_flag`), or fewer (`evidence_support`) where one side's own code is
+    also at least `evidence_share` found in the other. Two independent signals agreeing
+    is what catches a copy whose own code is a few lines: its share alone rests on too few
+    tokens to flag it, and two literals alone could be chance."""
+    return evidence.points >= settings.evidence_flag or (
+        evidence.points >= settings.evidence_support
+        and similarity >= settings.evidence_share)
 
 
 def discounted(share: float, evidence: float, min_tokens: int) -> float:

@@ -102,3 +102,20 @@ def lex(source: str) -> tuple[list[Token], bool]:
     if pending and depth == 0:
         found.append(Token(NEWLINE, "", line, line))
     return found, depth == 0
+
+
+def literals(source: str) -> list[tuple[str, str]]:
+    """The comments, strings and numbers of a text, in order, as (kind, text) with kind
+    "comment", "string" or "number": what survives renaming and reformatting, read by
+    grader/similarity/evidence.py. Any text is accepted (an unterminated string is read
+    to the end of its line), so nothing a student hands in makes it raise."""
+    found: list[tuple[str, str]] = []
+    for match in _SCANNER.finditer(source):
+        group = match.lastgroup
+        if group in ("comment", "string", "number"):
+            found.append((group, match.group()))
+        elif group == "unterminated":  # the rest of the line, as a string
+            end = source.find("\n", match.end())
+            found.append(("string", source[match.start():] if end < 0
+                          else source[match.start():end]))
+    return found

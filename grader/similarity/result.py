@@ -15,6 +15,7 @@ from grader.similarity.compare import Comparison, Document, Pair
 from grader.similarity.sources import Problem
 
 SCHEMA = "similarity/1"
+TOO_LITTLE = "too little own code to judge"
 
 
 @dataclass
@@ -27,6 +28,7 @@ class SimilarityResult:
     collections: list[tuple[str, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    course_material: list[str] = field(default_factory=list)  # files, inside the folder
 
     @property
     def pairs(self) -> list[Pair]:
@@ -40,6 +42,21 @@ class SimilarityResult:
     @property
     def submissions(self) -> list[Document]:
         return self.comparison.documents[:self.comparison.class_size]
+
+    def too_little(self) -> list[Document]:
+        """Submissions whose own code, found whole in another file, could not reach the
+        threshold: fewer weighted tokens left to compare (not course material, not the
+        class's common code) than threshold x min_tokens. No token share says anything
+        about them, so the report says so (never a silent pass); shared literals and
+        hyperparameters may still flag them."""
+        return [d for d in self.submissions
+                if d.masks is not None and d.masks.weight < self.judge_from]
+
+    @property
+    def judge_from(self) -> float:
+        """The weighted tokens of its own a submission needs to be judged."""
+        settings = self.comparison.settings
+        return settings.threshold * settings.min_tokens
 
     def flagged_students(self) -> dict[str, list[tuple[str, float]]]:
         """Each student in a flagged pair -> [(the other student or reference file, the
@@ -65,6 +82,7 @@ class SimilarityResult:
         settings = self.comparison.settings
         top = self.top_matches()
         flagged = self.flagged_students()
+        too_little = {d.source.name for d in self.too_little()}
         submissions = []
         for document in self.submissions:
             assert document.masks is not None
@@ -77,6 +95,9 @@ class SimilarityResult:
                 "common_tokens": int(masks.common.sum()),
                 "kept_tokens": int(masks.kept.sum()),
                 "kept_share": round(masks.weight / masks.tokens, 4) if masks.tokens else 0.0,
+                "own_tokens": document.own_tokens,
+                "compared_weight": round(masks.weight, 2),
+                "judgement": TOO_LITTLE if name in too_little else None,
                 "flagged": name in flagged,
                 "similar_to": [{"name": other, "score": score}
                                for other, score in flagged.get(name, [])],
@@ -89,11 +110,14 @@ class SimilarityResult:
             "exercise": self.exercise, "title": self.title,
             "settings": asdict(settings),
             "templates": [t.source.file for t in self.comparison.templates],
+            "course_material": list(self.course_material),
+            "judge_from": self.judge_from,
             "collections": [{"name": n, "files": c} for n, c in self.collections],
             "summary": {"submissions": len(self.submissions),
                         "references": len(self.comparison.documents) - len(self.submissions),
                         "pairs": len(self.pairs), "flagged_pairs": len(self.flagged_pairs),
-                        "flagged_students": len(flagged), "problems": len(self.problems)},
+                        "flagged_students": len(flagged), "problems": len(self.problems),
+                        "too_little_own_code": len(too_little)},
             "submissions": submissions,
             "pairs": [_pair_json(p, self.comparison) for p in self.pairs],
             "problems": [asdict(p) for p in self.problems],
@@ -108,4 +132,9 @@ def _pair_json(pair: Pair, comparison: Comparison) -> dict[str, object]:
             "b_kind": pair.b_role, "b_collection": pair.b_collection,
             "share_a_in_b": pair.share_a, "share_b_in_a": pair.share_b,
             "matched_tokens_a": pair.matched_a, "matched_tokens_b": pair.matched_b,
-            "score": pair.score, "flagged": pair.flagged}
+            "score": pair.score, "flagged": pair.flagged,
+            "evidence": {"strings": list(pair.evidence.strings),
+                         "comments": list(pair.evidence.comments),
+                         "hyperparameters": list(pair.evidence.sequence),
+                         "points": pair.evidence.points,
+                         "text": pair.evidence.describe()}}

@@ -19,7 +19,12 @@ class Settings:
     the submissions, and more than common_min of them, hold it (common_share 1 turns
     this off);
     min_tokens: a share resting on fewer matched (weighted) tokens is scaled down in
-    proportion (a nearly empty submission matching one line is not evidence).
+    proportion (a nearly empty submission matching one line is not evidence);
+    evidence_flag: with the course material given, a pair is also flagged when the
+    strings, comments and hyperparameter runs it shares outside it and nobody else
+    holds (grader/similarity/evidence.py) reach this many points;
+    evidence_support, evidence_share: ... or this many points where one side's own
+    code is also at least evidence_share found in the other.
     """
 
     k: int = 10
@@ -29,3 +34,6 @@ class Settings:
     common_share: float = 0.5
     common_min: int = 3
     min_tokens: int = 40
+    evidence_flag: float = 3.0
+    evidence_support: float = 2.0
+    evidence_share: float = 0.5

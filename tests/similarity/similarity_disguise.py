@@ -44,10 +44,12 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 
 
 def disguise(source: Path, target_dir: Path, name: str, seed: int,
-             convert: bool = True) -> Path:
+             convert: bool = True, change_literals: bool = True) -> Path:
     """Write a disguised copy of `source` into target_dir/name.(py|ipynb) and return it.
 
-    With `convert` a notebook becomes a module and a module a notebook."""
+    With `convert` a notebook becomes a module and a module a notebook; without
+    `change_literals` the numbers and strings stay as written (a copier who renames,
+    reformats, reorders and pads but keeps the values that make the code work)."""
     rng = random.Random(seed)
     cells = [_shell_to_python(c) for c in read_cells(source)]
     trees: list[ast.Module | None] = []
@@ -63,7 +65,8 @@ def disguise(source: Path, target_dir: Path, name: str, seed: int,
             out_cells.append(_token_disguise(cell, mapping))
             continue
         tree = _Renamer(mapping).visit(tree)
-        tree = _Numbers(rng).visit(tree)
+        if change_literals:
+            tree = _Numbers(rng).visit(tree)
         _insert_dead(tree, rng)
         _reorder_defs(tree.body, rng)
         out_cells.append(_comment(ast.unparse(ast.fix_missing_locations(tree)), rng))

@@ -45,6 +45,24 @@ def context(*fits: FitCall, train_accuracy: float | None = None, run_status: str
                         run_status, run_message)
 
 
+
+def test_a_repeat_cut_off_by_the_time_limit_is_noted_and_the_first_call_judged() -> None:
+    """issue 20, item 1: the first call stopped at epoch 3, the first above 0.999, and
+    returned its accuracy; the same training called again was cut off after 2 epochs."""
+    first = fit([0.8, 0.95, 1.0], stopped_at=3)
+    again = replace(first, id=1, epochs=first.epochs[:2], completed=False,
+                    stopped_by=None, stopped_at_epoch=None)
+    ctx = context(first, again, run_status="timeout", flows=(), entry_point=EntryPoint(
+        name=ENTRY, called_by="student", returned_type="float", returned_value=1.0,
+        error=None))
+    stop = callback_stop(ctx, {})
+    assert stop.status == PASSED and "at epoch 3, the first epoch above" in stop.message
+    assert any("the time limit cut that one off after 2 epoch(s); the first, completed "
+               "training (3 epochs) is the one judged" in note for note in stop.notes)
+    assert returns_accuracy(ctx, params("returns_accuracy")).status == PASSED
+    alone = callback_stop(context(again, run_status="timeout"), {})  # no first call
+    assert alone.status == NOT_JUDGED and not alone.notes
+
 # --- runs -----------------------------------------------------------------------------------
 
 def notebook(**kw: Any) -> Execution:

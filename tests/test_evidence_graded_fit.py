@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from test_evidence import CODE, run
+from test_evidence import CODE, NAMES, run
 
 from grader.evidence import CORROBORATED, NOT_TRUSTED, REVIEW, settings, training
 from grader.evidence.observed import Observed
@@ -104,6 +104,55 @@ def test_the_training_function_called_twice_is_not_for_review() -> None:
     observed = with_earlier_fit(run(), again)
     assert observed.trace.training_fit == observed.trace.fits[1]
     assert training.training(observed).level == CORROBORATED
+
+
+def with_cut_off_repeat(observed: Observed, epochs_done: int = 2,
+                        between: int = 0) -> Observed:
+    """The training function called again after the run's fit (which ends at 6.0 s): a
+    second fit of the same settings starts at 8.0 s, records `epochs_done` one-second
+    epochs, reads the images through them and half of the next one, and the run ends
+    inside it. `between` images are read between the two fits."""
+    first = observed.trace.fits[0]
+    again = replace(first, id=1, epochs=epochs(epochs_done), completed=False,
+                    stopped_by=None, stopped_at_epoch=None)
+    start = 8.0
+    events = [*observed.replay.events, Event(start, "add", ("trace", "fits")),
+              *(Event(start + n, "add", ("trace", "fits", 1, "epochs"))
+                for n in range(1, epochs_done + 1))]
+    reads = [(start + 0.1 + i * 0.01, f"tmp/h-or-s/happy/{NAMES[i % 80]}")
+             for i in range(80 * epochs_done + 40)]
+    reads += [(7.0 + i * 0.005, f"tmp/h-or-s/sad/{NAMES[i % 80]}") for i in range(between)]
+    return replace(observed, trace=replace(observed.trace, fits=(first, again)),
+                   replay=Replay(events=events, received=True),
+                   reads=Reads(opens=tuple(observed.reads.opens) + tuple(reads)),
+                   run_status="timeout")
+
+
+def test_a_repeat_cut_off_by_the_time_limit_leaves_the_first_call_corroborated() -> None:
+    """issue 20, item 1: the second call's reads are its own recorded epochs, not hidden
+    epochs of the first, and the first call's training is the one judged."""
+    observed = with_cut_off_repeat(run())
+    assert observed.trace.training_fit == observed.trace.fits[0]
+    trust = training.training(observed)
+    assert trust.level == CORROBORATED, trust.reason
+    assert "until the same training was called again (fit 1)" in trust.reason
+    assert "after 2 epoch(s)" in trust.reason
+
+
+def test_training_between_the_first_call_and_its_repeat_is_still_seen() -> None:
+    """Reads after the first call's last epoch and before the repeat started are epochs
+    nobody recorded, as without the repeat."""
+    trust = training.training(with_cut_off_repeat(run(), between=160))
+    assert trust.level == NOT_TRUSTED and "160 more times" in trust.reason
+
+
+def test_a_cut_off_fit_of_other_settings_is_judged_as_the_last() -> None:
+    observed = with_cut_off_repeat(run())
+    other = replace(observed.trace.fits[1], epochs_requested=40)
+    observed = replace(observed, trace=replace(observed.trace,
+                                               fits=(observed.trace.fits[0], other)))
+    assert observed.trace.training_fit == other
+    assert training.training(observed).level == REVIEW  # the earlier fit, other settings
 
 
 # --- 3. a collapse after honest training ----------------------------------------------------

@@ -326,6 +326,51 @@ def test_training_fit_is_the_last_fit_that_ran_an_epoch(tmp_path: Path) -> None:
     assert trace.training_fit is not None and trace.training_fit.id == 1
 
 
+def test_a_repeat_cut_off_by_the_end_of_the_run_leaves_the_first_call_judged(
+        tmp_path: Path) -> None:
+    """issue 20, item 1: train_happy_sad_model() run again in a later cell, and the time
+    limit ends the run inside that second training. A fit saves the model where it ends:
+    the second never ended, so the model is the first's, and the first is judged."""
+    first = [epoch(1, accuracy=0.9), epoch(2, accuracy=1.0)]
+    raw = {"flows": [flow(0, 0, "/tmp/h-or-s"), flow(1, 0, "/tmp/h-or-s")],
+           "fits": [fit(0, first, stopped_by={"callback": "myCallback", "epoch": 2}),
+                    fit(1, [epoch(1, accuracy=0.8)], train_flow_id=1, completed=False)]}
+    trace = traces.load(write(tmp_path, raw))
+    assert trace.training_fit is not None and trace.training_fit.id == 0
+    assert trace.cut_off_repeat is not None and trace.cut_off_repeat.id == 1
+    assert trace.training_flow is not None and trace.training_flow.id == 0
+
+
+@pytest.mark.parametrize(("second", "why"), [
+    ({"completed": True}, "it ended, and saved its own model"),
+    ({"completed": False, "error": "KeyboardInterrupt: "}, "it raised: saved where it raised"),
+    ({"completed": False, "epochs_requested": 30}, "other settings: not the same training"),
+    ({"completed": False, "train_flow_id": 2}, "a flow of another size"),
+])
+def test_the_last_fit_stays_judged_unless_it_is_a_cut_off_repeat(
+        tmp_path: Path, second: dict[str, Any], why: str) -> None:
+    other = {**flow(2, 0, "/tmp/h-or-s"), "target_size": [256, 256]}
+    raw = {"flows": [flow(0, 0, "/tmp/h-or-s"), flow(1, 0, "/tmp/h-or-s"), other],
+           "fits": [fit(0, [epoch(1, accuracy=1.0)]),
+                    fit(1, [epoch(1, accuracy=0.8)], **{"train_flow_id": 1, **second})]}
+    trace = traces.load(write(tmp_path, raw))
+    assert trace.training_fit is not None and trace.training_fit.id == 1, why
+    assert trace.cut_off_repeat is None, why
+
+
+def test_an_ended_fit_between_a_first_call_and_its_cut_off_repeat_is_judged(
+        tmp_path: Path) -> None:
+    """The model is the one the last ended fit saved: the first call is judged only when
+    no other fit ended after it."""
+    raw = {"flows": [flow(0, 0, "/tmp/h-or-s")],
+           "fits": [fit(0, [epoch(1, accuracy=1.0)]),
+                    fit(1, [epoch(1, accuracy=0.7)], epochs_requested=3),
+                    fit(2, [epoch(1, accuracy=0.8)], completed=False)]}
+    trace = traces.load(write(tmp_path, raw))
+    assert trace.training_fit is not None and trace.training_fit.id == 2
+    assert trace.cut_off_repeat is None
+
+
 def test_training_fit_falls_back_to_the_last_fit_when_none_ran(tmp_path: Path) -> None:
     raw = {"fits": [fit(0, []), fit(1, [], error="ValueError: bad input")]}
     trace = traces.load(write(tmp_path, raw))

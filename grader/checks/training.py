@@ -108,8 +108,21 @@ def accuracy_not_comparable(ctx: CheckContext) -> str | None:
        claims=("training",))
 def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     notes = tuple(note for note in (recorded_accuracy_disagrees(ctx),
-                                    accuracy_not_comparable(ctx)) if note)
+                                    accuracy_not_comparable(ctx), repeat_cut_off(ctx)) if note)
     return replace(_callback_stop(ctx), notes=notes)
+
+
+def repeat_cut_off(ctx: CheckContext) -> str | None:
+    """The training judged is the first call's when a second call of it was cut off
+    (grader.run.trace): say so, since the run's output shows the second as the last."""
+    repeat, judged = ctx.trace.cut_off_repeat, ctx.trace.training_fit
+    if repeat is None or judged is None:
+        return None
+    why = "the time limit" if ctx.run_status == "timeout" else "the end of the run"
+    return (f"the training was run a second time (the same fit again, in a later call) and "
+            f"{why} cut that one off after {len(repeat.epochs)} epoch(s); the first, "
+            f"completed training ({len(judged.epochs)} epochs) is the one judged, and its "
+            "model the one scored")
 
 
 def _callback_stop(ctx: CheckContext) -> Verdict:

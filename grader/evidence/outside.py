@@ -1,24 +1,27 @@
 """Training the graded fit's own records do not cover.
 
 The graded model is what the graded fit (Trace.training_fit: the last fit that ran an
-epoch) left, but other training may have shaped it first or after: train_on_batch, a
-fit started from a callback inside another fit, a custom loop, an earlier fit on the same
-model. None of it is in the graded fit's epochs, so neither the reads nor the stop can
-corroborate it: the training and callback claims go to review, with what was seen.
+epoch, or the completed call a cut-off repeat of it follows) left, but other training may
+have shaped it first or after: train_on_batch, a fit started from a callback inside
+another fit, a custom loop, an earlier fit on the same model. None of it is in the graded
+fit's epochs, so neither the reads nor the stop can corroborate it: the training and
+callback claims go to review, with what was seen.
 
 One earlier fit is honest and common (issue 20, item 1): the training function called a
 second time, in a later cell, to look at its result. It builds its model, flow and fit
-again with the same arguments; the graded fit is the last call's. An earlier fit with the
-same arguments and the same pipeline settings as the graded one is taken as that repeat
-and left alone (what it costs: a student who deliberately runs the same fit twice on one
-model gets its extra epochs unseen; the callback checks test the callback again anyway).
+again with the same arguments; the graded fit is the last call's (or the first call's, when
+the run was cut off inside the second: grader.run.trace). An earlier fit with the same
+arguments and the same pipeline settings as the graded one (Trace.repeats) is taken as that
+repeat and left alone (what it costs: a student who deliberately runs the same fit twice
+on one model gets its extra epochs unseen; the callback checks test the callback again
+anyway).
 """
 
 from __future__ import annotations
 
 from grader.evidence import REVIEW, Trust
 from grader.evidence.observed import Observed
-from grader.run.trace import FitCall, OutsideFit, Trace
+from grader.run.trace import OutsideFit
 
 
 def outside_training(o: Observed) -> Trust | None:
@@ -32,7 +35,7 @@ def outside_training(o: Observed) -> Trust | None:
                            "do not cover")
         index = o.trace.position(graded)
         for earlier in o.trace.fits[:index]:
-            if earlier.epochs and not _repeat(o.trace, earlier, graded):
+            if earlier.epochs and not o.trace.repeats(earlier, graded):
                 reasons.append(f"an earlier fit (fit {earlier.id}) trained "
                                f"{len(earlier.epochs)} epoch(s) before the graded one "
                                f"(fit {graded.id}), with other settings")
@@ -53,22 +56,3 @@ def _outside(record: OutsideFit) -> str:
     if record.call == "fit inside a fit":
         return f"a fit was started {where} (from a callback)"
     return f"the model was also trained by {record.call[:40]} {where}"
-
-
-def _repeat(trace: Trace, earlier: FitCall, graded: FitCall) -> bool:
-    """The same training run again: a training function called twice (see above)."""
-    same_call = (earlier.epochs_requested, earlier.steps_per_epoch, earlier.callbacks,
-                 earlier.x_kind, earlier.inside_fit) == (
-        graded.epochs_requested, graded.steps_per_epoch, graded.callbacks, graded.x_kind,
-        graded.inside_fit)
-    return same_call and _pipeline(trace, earlier) == _pipeline(trace, graded)
-
-
-def _pipeline(trace: Trace, fit: FitCall) -> tuple[object, ...] | None:
-    """The settings of the flow a fit consumed (None when it consumed no recorded flow)."""
-    flow = next((f for f in trace.flows if f.id == fit.train_flow_id), None)
-    if flow is None:
-        return None
-    generator = trace.generator_of(flow)
-    return (flow.directory, flow.target_size, flow.class_mode, flow.batch_size,
-            generator.applied_rescales if generator else None)

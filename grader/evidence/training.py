@@ -26,6 +26,9 @@ The rules below turn disagreements into verdicts, and are careful with honest dy
   it — unless the kernel saw every recorded epoch read the images and nothing after: then
   the training was real and the model collapsed (issue 20: 64 of 80 images an epoch,
   1.000 recorded, chance measured), which a person should look at, not an accusation.
+- A training function called again and cut off by the end of the run inside that second
+  training left the first call's model (grader.run.trace): the reads from the second
+  call's start are its own recorded epochs, not hidden ones of the first.
 - Training outside the graded fit (train_on_batch, a fit started from a callback, an
   earlier fit of other settings) shaped the graded model without the graded fit's records
   covering it: review (grader.evidence.outside).
@@ -85,11 +88,23 @@ def _own_epochs(o: Observed) -> Trust:
         return worst
     reads = count_between(o.read_times(o.train_names), start, ends[-1])
     measured = o.scoring.train_accuracy
+    repeat = o.trace.cut_off_repeat
     return Trust(CORROBORATED, f"its {len(ends)} epochs were timed as they ended and read "
                                f"the training images {reads} times; nothing read them "
                                "after the last one"
+                 + (f" until the same training was called again (fit {repeat.id}), which "
+                    f"the end of the run cut off after {len(repeat.epochs)} epoch(s), "
+                    "before its end, where the model is saved"
+                    if repeat is not None else "")
                  + (f"; the saved model classifies {measured:.0%} of them correctly"
                     if measured is not None else ""))
+
+
+def _repeat_started(o: Observed) -> float | None:
+    """When a cut-off repeat of the graded fit started: its reads, from then on, are its
+    own recorded training, not the graded fit's hidden epochs (grader.run.trace)."""
+    repeat = o.trace.cut_off_repeat
+    return None if repeat is None else o.fit_times(repeat)[0]
 
 
 def described_x(fit: FitCall) -> str:
@@ -131,6 +146,9 @@ def _reads(o: Observed, fit: FitCall, start: float, ends: list[float]) -> _Seen:
                                         "read no training image: they did not train on "
                                         "them"), False)
     after = o.reads_outside_inference(reads, ends[-1] + GRACE, GRACE)
+    repeat_started = _repeat_started(o)
+    if repeat_started is not None:
+        after = [at for at in after if at < repeat_started]
     per_epoch = during / len(ends)
     interrupted = 0.0 if fit.completed else per_epoch  # the epoch the fit raised in
     hidden = len(after) - interrupted >= max(MIN_EXTRA_READS, per_epoch / 2)

@@ -160,9 +160,49 @@ class Trace:
 
     @property
     def training_fit(self) -> FitCall | None:
-        """The fit that produced the graded model: the last one that ran an epoch."""
+        """The fit that produced the graded model: the last one that ran an epoch, unless
+        that one is a cut-off repeat (below), whose completed first call is judged."""
         ran = [f for f in self.fits if f.epochs]
-        return ran[-1] if ran else (self.fits[-1] if self.fits else None)
+        if not ran:
+            return self.fits[-1] if self.fits else None
+        return self._repeated(ran) or ran[-1]
+
+    @property
+    def cut_off_repeat(self) -> FitCall | None:
+        """The training function called again (in a later cell, to look at its result)
+        and cut off inside that second training by the end of the run — the time limit,
+        the memory limit, a dead kernel (issue 20, item 1). The model is saved where a fit
+        ends; this one never ended, so the model the run left is the first call's, and the
+        first call, completed, is the student's answer: the training judged."""
+        ran = [f for f in self.fits if f.epochs]
+        return ran[-1] if self._repeated(ran) is not None else None
+
+    def _repeated(self, ran: list[FitCall]) -> FitCall | None:
+        """The completed fit that the last of `ran` repeats, when that last one was cut off
+        and no other fit ended between them (an ended fit saves its own model)."""
+        if len(ran) < 2 or ran[-1].completed or ran[-1].error is not None:
+            return None
+        before = ran[-2]
+        return before if before.completed and self.repeats(before, ran[-1]) else None
+
+    def repeats(self, earlier: FitCall, later: FitCall) -> bool:
+        """Whether `later` is the same training as `earlier` run again: the same fit
+        arguments on a flow of the same settings (the training function called twice)."""
+        same_call = (earlier.epochs_requested, earlier.steps_per_epoch, earlier.callbacks,
+                     earlier.x_kind, earlier.inside_fit) == (
+            later.epochs_requested, later.steps_per_epoch, later.callbacks, later.x_kind,
+            later.inside_fit)
+        return same_call and self._pipeline(earlier) == self._pipeline(later)
+
+    def _pipeline(self, fit: FitCall) -> tuple[object, ...] | None:
+        """The settings of the flow a fit consumed (None when it consumed no recorded
+        flow)."""
+        flow = next((f for f in self.flows if f.id == fit.train_flow_id), None)
+        if flow is None:
+            return None
+        generator = self.generator_of(flow)
+        return (flow.directory, flow.target_size, flow.class_mode, flow.batch_size,
+                generator.applied_rescales if generator else None)
 
     @property
     def training_flow(self) -> FlowCall | None:

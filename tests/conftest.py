@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,32 +19,52 @@ from grader.results.result import GradeResult
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# `make test` runs two pytest workers (pytest-xdist, `-n 2`): one takes the service and its
-# browser tests, which mostly wait (HTTP round trips, deadlines, polls), the other
-# everything else, which mostly trains. Two fixed groups, not free distribution: a session
-# fixture (the samples' batch, the red-team batch, the PostgreSQL server) is built once per
-# worker that needs it, so each stays with the tests that share it. (xdist's own
-# `--dist loadgroup` marks do not group under pytest 9, whose node ids it cannot suffix;
-# a scheduler is xdist's documented hook for this.)
-SERVICE_TESTS = ("tests/service/", "tests/browser/test_service_")
-# A service test that measures the class's latency against wall-clock bounds: it runs in
-# the training group, so that what runs beside it is the service tests, which mostly wait,
-# not training
-# (in the service group, beside the other worker's training, it failed once in three runs:
-# the server answered in 0.42 s at most, its own client, starved, measured 1.4 s).
-ALONE = ("tests/service/test_service_auth_hardening.py::test_a_login_flood_",)
+# `make test` runs two pytest workers (pytest-xdist, `-n 2`), each pulling work as it
+# finishes its last, one scope at a time: a scope is a test module, or a group of modules
+# that share a costly session fixture, built once per worker that runs it — the samples'
+# batch, the red-team batches, the PostgreSQL server, the wheel. (Two fixed groups, the
+# service beside the rest, left one worker idle for minutes at the end: 31 min of pytest
+# on a clean clone. xdist's own `--dist loadgroup` marks do not group under pytest 9,
+# whose node ids it cannot suffix; a scheduler is xdist's documented hook for this.)
+GROUPS = {
+    "service": ("tests/service/", "tests/browser/test_service_"),
+    "security": ("tests/security/",),
+    "samples": ("tests/test_samples.py", "tests/test_cluster.py", "tests/test_warm_runs.py",
+                "tests/test_load_independence.py"),
+    "wheel": ("tests/test_packaging.py", "tests/test_ci_workflows.py"),
+}
+# The scopes that take longest start first, so that no long one is left for the end
+# (measured: the red-team and samples batches, the Dask cluster, the references).
+FIRST = ("service", "security", "samples", "tests/test_exercise_references.py",
+         "tests/test_grade_reference.py", "tests/test_datasets_calibration.py", "wheel",
+         "tests/test_notebook_executors.py", "tests/test_batch_resume.py")
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit a worker takes whole: a group above, else the test's module."""
+    return next((name for name, prefixes in GROUPS.items() if nodeid.startswith(prefixes)),
+                nodeid.split("::")[0])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest scopes first (a stable sort: the order within a scope is kept)."""
+    def rank(item: pytest.Item) -> int:
+        scope = scope_of(item.nodeid)
+        return FIRST.index(scope) if scope in FIRST else len(FIRST)
+
+    items.sort(key=rank)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
-    class ServiceBesideTraining(LoadScopeScheduling):  # type: ignore[misc]
+    class Scopes(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            service = nodeid.startswith(SERVICE_TESTS) and not nodeid.startswith(ALONE)
-            return "service" if service else "training"
+            return scope_of(nodeid)
 
-    return ServiceBesideTraining(config, log)
+    config.option.loadscopereorder = False  # the collection's order above, not test counts
+    return Scopes(config, log)
 
 
 @pytest.fixture
@@ -59,6 +81,16 @@ def spec() -> exercise.ExerciseSpec:
 @pytest.fixture(scope="session")
 def data(spec: exercise.ExerciseSpec) -> datasource.DataPaths:
     return datasource.resolve(spec)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The grader's wheel, built from this checkout as `pip wheel` builds it."""
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(folder), str(ROOT)], check=True, timeout=600)
+    (built,) = folder.glob("tf_image_grader-*.whl")
+    return built
 
 
 @pytest.fixture(scope="session")

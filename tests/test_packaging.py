@@ -36,15 +36,6 @@ def test_every_package_is_listed_for_the_wheel() -> None:
                     "grader.exercise.specs"} == listed
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(folder), str(ROOT)], check=True, timeout=600)
-    (built,) = folder.glob("tf_image_grader-*.whl")
-    return built
-
-
 def test_the_wheel_carries_templates_specs_and_the_runner(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())

@@ -56,7 +56,10 @@ def redacted(path: str) -> str:
     return path if len(path) <= 200 else path[:200] + "…"
 
 
-class AccessLog:
+class _HttpOnly:
+    """An ASGI middleware that acts on HTTP requests and passes anything else through
+    (lifespan, websocket) untouched."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
 
@@ -64,6 +67,14 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise NotImplementedError
+
+
+class AccessLog(_HttpOnly):
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started, status = time.perf_counter(), [0]
 
         async def sending(message: dict[str, Any]) -> None:
@@ -81,15 +92,8 @@ class AccessLog:
                                "duration_ms": milliseconds})
 
 
-class SecurityHeaders:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+class SecurityHeaders(_HttpOnly):
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
@@ -105,16 +109,10 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
-class Crashes:
+class Crashes(_HttpOnly):
     """The 500 of an unexpected exception, answered inside SecurityHeaders and AccessLog."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = [False]
 
         async def sending(message: dict[str, Any]) -> None:
@@ -139,14 +137,11 @@ class Crashes:
             await response(scope, receive, send)
 
 
-class AuthFirst:
+class AuthFirst(_HttpOnly):
     """No large body from someone the headers do not identify (module docstring)."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not _large_body(scope):
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not _large_body(scope):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
@@ -193,14 +188,12 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimit:
+class BodyLimit(_HttpOnly):
     def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+        super().__init__(app)
+        self.limit = limit
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers", []))
         try:
             declared = int(headers.get(b"content-length", b"0") or 0)

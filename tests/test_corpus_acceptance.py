@@ -3,8 +3,11 @@ exercise detected (`make acceptance`; third-party notebooks, copied to a tempora
 never into the repository).
 
 What is asserted comes from the notebooks themselves (their PROVENANCE.tsv row and their
-code), not from the grader's output: each one is graded to the end (none is an error,
-none crashes the grader), and none is sent to review for the trust line — none of them
+code), not from the grader's output: each gets the exercise, status and verdict of every
+check that tests/corpus_expected.toml says — labels written from each notebook's code and
+PROVENANCE row, check by check as a teaching assistant would, before the grader was run
+on them —; each one is graded to the end (none is an error, none crashes the grader), and
+none is sent to review for the trust line — none of them
 does anything it names (frame or module introspection, a cell magic that runs hidden
 code, its own 'accuracy', training outside the graded fit, images decoded before the
 fit), so an honest class does not land on the instructor's desk for the grader's doubts.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,8 @@ from grader.results.result import GradeResult
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+EXPECTED = tomllib.loads((Path(__file__).parent / "corpus_expected.toml").read_text())[
+    "notebooks"]
 
 
 def _notebooks() -> list[Path]:
@@ -64,6 +70,40 @@ def test_every_course_notebook_is_graded_to_the_end(graded: dict[str, GradeResul
         assert result.status in ("graded", "timeout"), (name, result.status, result.error)
 
 
+def test_the_expected_outcomes_name_every_course_notebook_and_check() -> None:
+    assert set(EXPECTED) == {p.name for p in _notebooks()}
+    for name, expected in EXPECTED.items():
+        rubric = [item.id for item in load_exercise(expected["exercise"]).rubric]
+        assert sorted(expected["checks"]) == sorted(rubric), name
+
+
+def disagreements(graded: dict[str, GradeResult]) -> tuple[list[str], int]:
+    """Each verdict of the grader that is not one the labels allow, and how many verdicts
+    were compared (the exercise, the status and every check of every notebook)."""
+    found, compared = [], 0
+    for name, expected in sorted(EXPECTED.items()):
+        result = graded[Path(name).stem]
+        said = {"exercise": (result.exercise, ""), "status": (result.status, result.error or "")}
+        said |= {c.id: (c.status, c.message) for c in result.checks}
+        wanted = {"exercise": expected["exercise"], "status": expected["status"],
+                  **expected["checks"]}
+        for key, allowed in wanted.items():
+            compared += 1
+            allowed = [allowed] if isinstance(allowed, str) else allowed
+            status, message = said.get(key, ("absent", ""))
+            if status not in allowed:
+                found.append(f"{name} {key}: {status}, expected {' or '.join(allowed)} "
+                             f"({message[:160]})")
+    return found, compared
+
+
+def test_each_course_notebook_gets_the_verdicts_a_teaching_assistant_expects(
+        graded: dict[str, GradeResult]) -> None:
+    found, compared = disagreements(graded)
+    print(f"\ncorpus: {compared - len(found)} of {compared} verdicts as labelled")
+    assert found == [], "\n".join(found)
+
+
 # the recorded accuracy against the saved model's (grader.evidence.training): a disagreement
 # of degree, or a collapse after training the kernel saw
 MEASURED_AGAINST_RECORDED = re.compile(r"the saved model (measures|classifies)")
@@ -79,8 +119,9 @@ def _few_steps() -> set[str]:
 
 def test_no_course_notebook_is_sent_to_review_for_the_trust_line(
         graded: dict[str, GradeResult]) -> None:
-    few_steps = _few_steps()
-    assert {"orig_answer_2019", "s_arunsoren", "s_9ten"} <= few_steps  # the table parsed
+    few_steps = {Path(name).stem for name, e in EXPECTED.items() if e.get("review")}
+    # the labels' reviews are PROVENANCE's few-steps notebooks (those that train)
+    assert few_steps and few_steps <= _few_steps()
     flagged = {name: [reason for reason in result.review
                       if not (name in few_steps and MEASURED_AGAINST_RECORDED.search(reason))]
                for name, result in graded.items()}

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
-from service_fixtures import Service, make_course  # noqa: E402
+from service_fixtures import Service, make_course, postgres  # noqa: E402, F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -62,10 +62,14 @@ class Attacker:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Service]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Service]]:
+    """The service on each database (issue 21: every attack on SQLite and PostgreSQL)."""
     folder = tmp_path_factory.mktemp("csrf")
-    course = make_course(folder / "course", None, ["ada", "bo", "eve"])
+    database = None if request.param == "sqlite" else \
+        request.getfixturevalue("postgres").new_database()
+    course = make_course(folder / "course", database, ["ada", "bo", "eve"])
     service = Service(course.root, folder / "service.log", workers=1).start()
     try:
         yield course, service

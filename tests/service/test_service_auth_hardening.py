@@ -485,7 +485,7 @@ print(json.dumps(counts), flush=True)
 """
 
 
-def test_a_login_flood_costs_the_flooder_not_the_class(tmp_path: Path,
+def test_a_login_flood_costs_the_flooder_not_the_class(tmp_path: Path, database: str | None,
                                                        service_factory: Any) -> None:
     """40 parallel logins with random names in a loop, from a process of their own (real
     argon2; the address limit off, so that each reaches the password check until the
@@ -495,7 +495,7 @@ def test_a_login_flood_costs_the_flooder_not_the_class(tmp_path: Path,
     import httpx
 
     students = [f"s{n:02d}" for n in range(20)]
-    course = make_course(tmp_path / "course", None, students)
+    course = make_course(tmp_path / "course", database, students)
     course.engine.dispose()
     service = service_factory(course.root, workers=2, extra=[
         "--login-failures-per-address", "0", "--login-delay", "1",

@@ -122,6 +122,13 @@ class Grading:
     cache_key: str | None
 
 
+def stored_text(value: str | None) -> str | None:
+    """Text a run may have put NUL in (a student's exception message reaches the error and
+    the runs check's message as raised), shown as ␀: PostgreSQL refuses NUL in text, and
+    the grading would be lost. The result's JSON keeps it, escaped."""
+    return value.replace("\x00", "\N{SYMBOL FOR NULL}") if value else value
+
+
 def cache_key(submission_sha256: str, spec_key: str, grader_version: str) -> str:
     text = f"{submission_sha256}\n{spec_key}\n{grader_version}"
     return hashlib.sha256(text.encode()).hexdigest()
@@ -243,17 +250,17 @@ class Gradebook:
                 return self.record(result, key, db)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         grading_id = int(connection.execute(gradings.insert().values(
-            student=result.student, submission=result.submission,
+            student=result.student, submission=stored_text(result.submission),
             submission_sha256=result.submission_sha256, exercise=result.exercise,
             exercise_version=result.exercise_version, score=result.score,
-            max_score=result.max_score, status=result.status, error=result.error,
+            max_score=result.max_score, status=result.status, error=stored_text(result.error),
             graded_at=stamp, seconds=result.timings.get("total"),
             grader_version=result.grader_version, cache_key=key,
             result_json=result.to_json())).inserted_primary_key[0])
         if result.checks:
             connection.execute(check_results.insert(), [
                 {"grading_id": grading_id, "check_id": c.id, "status": c.status,
-                 "score": c.score, "max_score": c.max_score, "message": c.message}
+                 "score": c.score, "max_score": c.max_score, "message": stored_text(c.message)}
                 for c in result.checks])
         return grading_id
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
-from grader.results.gradebook import Gradebook
+from grader.results.gradebook import Gradebook, stored_text
 from grader.results.result import GradeResult
 from grader.service import db
 
@@ -116,7 +116,8 @@ def finish(engine: Engine, job: Claimed, result: GradeResult, state: str,
                 db.jobs.c.id == job.job_id, db.jobs.c.claim == job.claim,
                 db.jobs.c.state == db.RUNNING).values(
                 state=state, finished_at=db.now(),
-                error=(result.error or "")[:2000] if state == db.ERROR else None)).rowcount
+                error=stored_text((result.error or "")[:2000]) if state == db.ERROR
+                else None)).rowcount
             if held != 1:
                 raise _Lost
             grading = book.record(result, None, connection=connection)

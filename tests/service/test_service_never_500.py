@@ -10,6 +10,7 @@ words: one place decides what a valid notebook is."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from pathlib import Path
@@ -20,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_fixtures import Course, as_student, client, csrf_of
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from grader.service import db
+from grader.service import db, queue
 from grader.submission import SubmissionError, load
 
 CODE = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
@@ -217,3 +218,42 @@ def test_random_notebook_json_never_gets_a_5xx(course: Course) -> None:
         assert 400 <= page.status_code < 500, page.text
 
     check()
+
+
+def test_a_nul_a_student_put_in_an_error_message_is_recorded_on_every_database(
+        course: Course) -> None:
+    """A student's exception message reaches the result's error and the runs check's
+    message as the run raised it, NUL included, which PostgreSQL refuses in text: the
+    grading was lost there. The gradebook shows it as ␀ in its text columns and keeps it,
+    escaped, in the result's JSON."""
+    from grader.results.gradebook import Gradebook
+    from grader.results.result import CheckResult, GradeResult
+
+    said = "ValueError: before\x00after"
+    result = GradeResult(submission="ada.py", student="ada", exercise="happy-or-sad",
+                         status="graded", score=0, max_score=10, error=said, checks=[
+                             CheckResult("runs", "runs", "failed", False, 0, 10,
+                                         f"the code raised {said}")])
+    grading = Gradebook(course.engine).record(result, None)
+    with db.reading(course.engine) as connection:
+        error, kept = connection.execute(text(
+            "select error, result_json from gradings where id = :g"), {"g": grading}).one()
+        message = connection.execute(text(
+            "select message from check_results where grading_id = :g"), {"g": grading}
+        ).scalar_one()
+    assert error == "ValueError: before␀after"
+    assert message == "the code raised ValueError: before␀after"
+    assert GradeResult.from_json(kept).error == said  # escaped in JSON, kept whole
+
+    # and a job that ends in error keeps that error on the job too
+    answer = client(course.app()).post("/api/v1/submissions", headers=course.headers("ada"),
+                                       files={"file": ("sol.py", b"print(1)\n")})
+    assert answer.status_code == 202, answer.text
+    claimed = queue.claim(course.engine, "w")
+    assert claimed is not None
+    failed = dataclasses.replace(result, status="error")
+    assert queue.finish(course.engine, claimed, failed, db.ERROR, Gradebook(course.engine))
+    with db.reading(course.engine) as connection:
+        job = connection.execute(select(db.jobs.c.error).where(
+            db.jobs.c.id == claimed.job_id)).scalar_one()
+    assert job == "ValueError: before␀after"

@@ -1,60 +1,58 @@
-# Happy or Sad - week 4 assignment
-# The generator is built in a function of its own. A first try at the flow (no target_size,
-# so Keras's default 256 x 256) is replaced before training by the one that is returned.
+"""Week 4 exercise: happy or sad faces, with an early stop above 99.9 %.
 
-import os
+My first flow had no target_size and gave 256x256 batches, which the model does not take;
+I kept it to print its shape and made the flow that is used below it.
+"""
 import zipfile
 
 import tensorflow as tf
 from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
-DESIRED_ACCURACY = 0.999
+TARGET = 0.999
 
 
-class myCallback(tf.keras.callbacks.Callback):
+class StopAtTarget(tf.keras.callbacks.Callback):
+    """Ends training once an epoch's training accuracy is above TARGET."""
+
     def on_epoch_end(self, epoch, logs=None):
-        if logs["accuracy"] > DESIRED_ACCURACY:
-            print("\nReached 99.9% accuracy so cancelling training!")
+        accuracy = (logs or {}).get("accuracy")
+        if accuracy is not None and accuracy > TARGET:
+            print(f"epoch {epoch + 1}: accuracy {accuracy:.4f}, stopping")
             self.model.stop_training = True
 
 
 def image_generator():
-    if not os.path.exists("/tmp/h-or-s"):
-        with zipfile.ZipFile("/tmp/happy-or-sad.zip", "r") as zip_ref:
-            zip_ref.extractall("/tmp/h-or-s")
-    train_datagen = ImageDataGenerator(rescale=1 / 255)
-    train_generator = train_datagen.flow_from_directory("/tmp/h-or-s", batch_size=10,
-                                                        class_mode="binary")
-    print("first try:", train_generator.image_shape)  # (256, 256, 3): not what the model takes
-    train_generator = train_datagen.flow_from_directory(
-        "/tmp/h-or-s",
-        target_size=(150, 150),
-        batch_size=10,
-        class_mode="binary")
-    return train_generator
+    archive = zipfile.ZipFile("/tmp/happy-or-sad.zip")
+    archive.extractall("/tmp/h-or-s")
+    archive.close()
+    rescaled = ImageDataGenerator(rescale=1.0 / 255)
+    flow = rescaled.flow_from_directory("/tmp/h-or-s", batch_size=10, class_mode="binary")
+    print("first try:", flow.image_shape)
+    flow = rescaled.flow_from_directory("/tmp/h-or-s", target_size=(150, 150),
+                                        batch_size=10, class_mode="binary")
+    return flow
+
+
+def build_model():
+    conv, pool = tf.keras.layers.Conv2D, tf.keras.layers.MaxPooling2D
+    return tf.keras.Sequential([
+        tf.keras.Input((150, 150, 3)),
+        conv(16, (3, 3), activation="relu"), pool(2),
+        conv(32, (3, 3), activation="relu"), pool(2),
+        conv(64, (3, 3), activation="relu"), pool(2),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(512, activation="relu"),
+        tf.keras.layers.Dense(1, activation="sigmoid")])
 
 
 def train_happy_sad_model():
-    train_generator = image_generator()
-    model = tf.keras.models.Sequential([
-        tf.keras.Input(shape=(150, 150, 3)),
-        tf.keras.layers.Conv2D(16, (3, 3), activation="relu"),
-        tf.keras.layers.MaxPooling2D(2, 2),
-        tf.keras.layers.Conv2D(32, (3, 3), activation="relu"),
-        tf.keras.layers.MaxPooling2D(2, 2),
-        tf.keras.layers.Conv2D(64, (3, 3), activation="relu"),
-        tf.keras.layers.MaxPooling2D(2, 2),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(512, activation="relu"),
-        tf.keras.layers.Dense(1, activation="sigmoid"),
-    ])
-    model.compile(loss="binary_crossentropy",
-                  optimizer=tf.keras.optimizers.RMSprop(learning_rate=0.001),
-                  metrics=["accuracy"])
-    history = model.fit(train_generator, steps_per_epoch=8, epochs=15, verbose=1,
-                        callbacks=[myCallback()])
+    flow = image_generator()
+    model = build_model()
+    model.compile(optimizer=tf.keras.optimizers.RMSprop(learning_rate=0.001),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(flow, epochs=15, steps_per_epoch=8, callbacks=[StopAtTarget()])
     return history.history["accuracy"][-1]
 
 
 if __name__ == "__main__":
-    print(train_happy_sad_model())
+    print("final training accuracy:", train_happy_sad_model())

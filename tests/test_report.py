@@ -472,6 +472,11 @@ def test_a_timed_out_run_says_what_happened() -> None:
         assert "Time limit reached." in html and "stopped after the 120 s time limit" in html
         assert "The run was stopped at the time limit after 120 s" in html
         assert "No training epoch was recorded before the time limit" in html
+    # where the run's CPU time was measured, the verdict counts what the limit counts
+    result.timings["run_cpu"] = 20.02
+    result.error = "stopped at the 20 s limit on CPU time"
+    assert "stopped at the time limit after 20 s of CPU time (120 s on the clock)" in \
+        report.render(result, "student", REFERENCE)
 
 
 def test_instructor_view_shows_limits_and_full_logs() -> None:

@@ -47,8 +47,12 @@ def verdict(result: GradeResult) -> str:
     lost = [c for c in applicable if c.status != "passed"]
     passed = f"{len(applicable) - len(lost)} of {len(applicable)} checks passed"
     if result.status == "timeout":
-        run = result.timings.get("run")
-        when = f" after {run:.0f} s" if isinstance(run, int | float) else ""
+        # the limit counts CPU time; the clock is only its outer guard, and a student told
+        # "after 33 s" beside "the 20 s limit" reads a contradiction
+        run, cpu = result.timings.get("run"), result.timings.get("run_cpu")
+        clock = f" ({run:.0f} s on the clock)" if isinstance(run, int | float) else ""
+        when = (f" after {cpu:.0f} s of CPU time{clock}" if isinstance(cpu, int | float)
+                else f" after {run:.0f} s" if isinstance(run, int | float) else "")
         return (f"The run was stopped at the time limit{when}; what it did before that was "
                 f"graded: {passed}.")
     if not lost:

@@ -1,5 +1,6 @@
 # Happy/sad CNN for week 4. The callback ends training at 99.9 %, so epochs is set high
-# and left to it -- but the learning rate has three zeros too many, so it never gets there.
+# and left to it -- but the learning rate was typed with six zeros too many, so it never
+# gets there.
 import zipfile
 
 import tensorflow as tf
@@ -26,7 +27,7 @@ def train_happy_sad_model():
     model.add(layers.Dense(512, activation="relu"))
     model.add(layers.Dense(1, activation="sigmoid"))
 
-    model.compile(optimizer=tf.keras.optimizers.RMSprop(learning_rate=0.000001),
+    model.compile(optimizer=tf.keras.optimizers.RMSprop(learning_rate=0.000000001),
                   loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(images, epochs=1000, callbacks=[EnoughAccuracy()])
     return history.history["accuracy"][-1]

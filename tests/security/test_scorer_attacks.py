@@ -178,6 +178,14 @@ def artefacts(models: Path, name: str, tmp_path: Path) -> Path:
 TRACE = Trace(model_saved=True)  # no generator recorded: scored at 1/255
 
 
+def full_marks(spec: Any) -> float:  # noqa: ANN401
+    """The hidden accuracy at which the reference keeps its grade: the rubric's full-marks
+    bar. (Not the calibration's 0.95: this reference trains with seed 0 and default
+    threads, not as the grader seeds a run, and a fresh course secret drew a hidden
+    split it scored 0.933 on.)"""
+    return float(spec.rubric_item("hidden_accuracy").params["full_marks_at"])
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -222,7 +230,7 @@ def test_the_reference_is_not_flagged_and_keeps_its_grade(
     scoring = client.score(None, artefacts(models, "reference", tmp_path), TRACE, spec,
                            data, shared.socket_path, seed=7,
                            limits=ScorerLimits(LOW_MEMORY_MB))
-    assert scoring.hidden_accuracy is not None and scoring.hidden_accuracy >= 0.95
+    assert scoring.hidden_accuracy is not None and scoring.hidden_accuracy >= full_marks(spec)
     # the same predictions as the old one-class batches and as one image at a time
     assert scoring.hidden_accuracy == report["reference_hidden_one_class_batches"]
     assert scoring.train_accuracy == report["reference_train_one_class_batches"]
@@ -282,7 +290,7 @@ def test_a_model_that_kills_the_shared_scorer_is_not_retried_and_the_next_is_sco
     honest.mkdir()
     again = client.score(None, artefacts(models, "reference", honest), TRACE, spec, data,
                          shared.socket_path, seed=1, limits=limits)
-    assert again.hidden_accuracy is not None and again.hidden_accuracy >= 0.95
+    assert again.hidden_accuracy is not None and again.hidden_accuracy >= full_marks(spec)
     assert fallbacks == []
 
 
@@ -329,4 +337,4 @@ def test_a_model_past_its_time_limit_is_stopped_and_the_shared_scorer_comes_back
     honest.mkdir()
     again = client.score(None, artefacts(models, "reference", honest), TRACE, spec, data,
                          shared.socket_path, seed=1, limits=ScorerLimits(LOW_MEMORY_MB))
-    assert again.hidden_accuracy is not None and again.hidden_accuracy >= 0.95
+    assert again.hidden_accuracy is not None and again.hidden_accuracy >= full_marks(spec)

@@ -159,8 +159,11 @@ def _large_body(scope: dict[str, Any]) -> bool:
     headers = dict(scope.get("headers", []))
     if b"transfer-encoding" in headers:
         return True
-    try:
-        return int(headers.get(b"content-length", b"0") or 0) > SMALL_BODY
+    length = headers.get(b"content-length")
+    if length is None:
+        return False
+    try:  # an empty or non-numeric length cannot be read: an identity first
+        return int(length) > SMALL_BODY
     except ValueError:
         return True
 

@@ -472,7 +472,7 @@ def flooder():
                 "csrf": csrf, "name": secrets.token_hex(4), "password": "guess"}).status_code
             with lock:
                 counts[status] = counts.get(status, 0) + 1
-                if counts.get(503, 0) == 10:
+                if status == 503 and counts[503] == 10:  # once: a 401 after it is not news
                     print("on", flush=True)  # the flood fills the password check's queue
 threads = [threading.Thread(target=flooder) for _ in range(40)]
 for thread in threads:

@@ -68,6 +68,17 @@ def test_non_submission_file_is_a_warning(tmp_path: Path) -> None:
     assert found.warnings == ["ignored notes.pdf: not a .ipynb or .py file"]
 
 
+def test_a_samples_manifest_is_not_a_stray_file(tmp_path: Path) -> None:
+    """`make demo` grades the samples folder, whose manifest.toml (grader verify's expected
+    verdicts) is part of it: no warning; another .toml still gets one."""
+    ada = write(tmp_path / "ada.py")
+    write(tmp_path / "manifest.toml")
+    write(tmp_path / "rubric.toml")
+    found = collect(tmp_path)
+    assert found.entries == [Entry("ada", ada)]
+    assert found.warnings == ["ignored rubric.toml: not a .ipynb or .py file"]
+
+
 def test_dotfiles_and_system_folders_at_top_level_are_ignored(tmp_path: Path) -> None:
     ada = write(tmp_path / "ada.py")
     write(tmp_path / ".DS_Store")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import IntakeError
+from grader.exercise.packs import SAMPLES_MANIFEST
 from grader.files import remove_tree, walk
 from grader.ids import by_case, case_key, display_name, student_id
 from grader.submission import SUFFIXES
@@ -258,7 +259,7 @@ def _from_folder(folder: Path) -> Intake:
             _student_folder(path, claims, intake)
         elif path.suffix in SUFFIXES:
             claims.add(path.stem, path, _readable(path))
-        else:
+        elif name != SAMPLES_MANIFEST:  # a samples folder's expected verdicts: not news
             intake.warnings.append(f"ignored {_short(name)}: not a .ipynb or .py file")
     claims.into(intake, folder)
     return intake

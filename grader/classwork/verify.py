@@ -33,11 +33,12 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.exercise import datasource
+from grader.exercise.packs import SAMPLES_MANIFEST
 from grader.exercise.spec import ExerciseSpec
 from grader.grade import GradeOptions, grade_file
 from grader.results.result import GradeResult
 
-MANIFEST = "manifest.toml"
+MANIFEST = SAMPLES_MANIFEST
 # A margin is thin when the next seed, secret or machine could plausibly cross it:
 THIN_ACCURACY = 0.03  # hidden accuracy within 3 points of the full-marks bar
 THIN_EPOCHS = 1  # a stop within one epoch of the epoch limit

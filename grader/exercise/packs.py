@@ -30,6 +30,9 @@ from pathlib import Path
 GROUP = "grader.exercises"
 REFERENCE_SUFFIXES = (".py", ".ipynb")
 
+# the expected verdicts of a folder of samples (grader verify); not a submission to intake
+SAMPLES_MANIFEST = "manifest.toml"
+
 
 @dataclass(frozen=True)
 class Pack:
@@ -49,7 +52,7 @@ class Pack:
 
     def samples(self, spec_file: Path) -> Path | None:
         folder = self.folder / "samples" / spec_file.stem
-        return folder if (folder / "manifest.toml").is_file() else None
+        return folder if (folder / SAMPLES_MANIFEST).is_file() else None
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,23 @@ def test_a_repeat_cut_off_by_the_time_limit_is_noted_and_the_first_call_judged()
     alone = callback_stop(context(again, run_status="timeout"), {})  # no first call
     assert alone.status == NOT_JUDGED and not alone.notes
 
+
+def test_a_training_run_again_to_its_end_is_noted_and_the_last_judged() -> None:
+    """issue 20, item 1, the completed variant (submissions' called_twice.ipynb): a cell
+    calls the training function again to print its result; both trainings end. The
+    model the run left is the second's, so the second is judged, and the note says so."""
+    first = fit([0.8, 0.95, 1.0], stopped_at=3)
+    again = replace(fit([0.7, 0.9, 0.99, 1.0], stopped_at=4), id=1)
+    stop = callback_stop(context(first, again, flows=()), {})
+    assert stop.status == PASSED and "at epoch 4" in stop.message
+    assert ("the same training ran 2 times (the training function called again, to see its "
+            "result); the last (4 epochs) is the one judged, and its model the one scored"
+            in stop.notes)
+    other = replace(again, epochs_requested=20)  # another training, not the same one again
+    assert not any("the same training" in n
+                   for n in callback_stop(context(first, other, flows=()), {}).notes)
+    assert not any("the same training" in n for n in callback_stop(context(again), {}).notes)
+
 # --- runs -----------------------------------------------------------------------------------
 
 def notebook(**kw: Any) -> Execution:

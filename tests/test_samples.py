@@ -94,6 +94,17 @@ def test_the_result_names_the_course_version(sample_results: dict[str, GradeResu
     assert "course version: 2019–2020 (recognised from the code)" in result.notes
 
 
+def test_a_training_function_called_twice_says_which_training_counts(
+        sample_results: dict[str, GradeResult]) -> None:
+    """called_twice.ipynb calls train_happy_sad_model() in two cells, both to the end: the
+    report says the second is the one judged (issue 20, item 1), once."""
+    notes = [n for n in sample_results["called_twice.ipynb"].notes
+             if n.startswith("the same training ran 2 times")]
+    assert len(notes) == 1 and "the last (" in notes[0]
+    assert not any(n.startswith("the same training")
+                   for n in sample_results["correct_course_era.ipynb"].notes)
+
+
 RUBRIC_POINTS = {item.id: float(item.points) for item in exercise.load("happy-or-sad").rubric}
 
 

@@ -108,7 +108,8 @@ def accuracy_not_comparable(ctx: CheckContext) -> str | None:
        claims=("training",))
 def callback_stop(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
     notes = tuple(note for note in (recorded_accuracy_disagrees(ctx),
-                                    accuracy_not_comparable(ctx), repeat_cut_off(ctx)) if note)
+                                    accuracy_not_comparable(ctx), repeat_cut_off(ctx),
+                                    repeated_training(ctx)) if note)
     return replace(_callback_stop(ctx), notes=notes)
 
 
@@ -123,6 +124,23 @@ def repeat_cut_off(ctx: CheckContext) -> str | None:
             f"{why} cut that one off after {len(repeat.epochs)} epoch(s); the first, "
             f"completed training ({len(judged.epochs)} epochs) is the one judged, and its "
             "model the one scored")
+
+
+def repeated_training(ctx: CheckContext) -> str | None:
+    """The training function called again after a completed training, to look at what it
+    returns (issue 20, item 1): the same fit ran more than once, each to its end. The last
+    is judged (its model is the one the run left); say so, since a student reading two
+    trainings in the output should know which one the points are about."""
+    judged = ctx.trace.training_fit
+    if judged is None or ctx.trace.cut_off_repeat is not None:
+        return None
+    place = ctx.trace.position(judged)
+    earlier = [f for f in ctx.trace.fits[:place] if f.epochs and ctx.trace.repeats(f, judged)]
+    if not earlier:
+        return None
+    return (f"the same training ran {len(earlier) + 1} times (the training function called "
+            f"again, to see its result); the last ({len(judged.epochs)} epochs) is the one "
+            "judged, and its model the one scored")
 
 
 def _callback_stop(ctx: CheckContext) -> Verdict:

@@ -2,7 +2,9 @@
 first (what a batch or service worker has before its submission arrives: the batch's
 and the service's workers share one scorer per data set), then grades each path it
 reads on stdin as `grader grade` would (result.json and both reports) and prints the
-seconds from the request to the written reports, one line per grading. With --cold
+seconds from the request to the written reports, the grade, the run's start (warm or
+cold) and where the time went (JSON: result.timings, the training, the reports), one line
+per grading. With --cold
 every run starts Python itself; the scorer is shared all the same.
 
     python benchmarks/warm_worker.py OUT_DIR [--cold]   (paths on stdin)
@@ -10,6 +12,7 @@ every run starts Python itself; the scorer is shared all the same.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -38,10 +41,16 @@ def main() -> int:
     for line in sys.stdin:
         started = time.perf_counter()
         result = grade_file(Path(line.strip()), spec, data, options)
+        reports_started = time.perf_counter()
         write_submission(result, OutputLayout(out), spec, data.hidden_dir)
+        evidence = result.details.get("evidence", {})
+        ended = evidence.get("epochs_ended_at") or [None]
+        phases = {**result.timings, "reports": time.perf_counter() - reports_started,
+                  "training": (ended[-1] - evidence["fit_started_at"]
+                               if ended[-1] is not None and evidence.get("fit_started_at")
+                               is not None else None)}
         print(f"{time.perf_counter() - started:.3f} {result.score} {result.max_score} "
-              f"{result.details.get('run_start')} {result.timings.get('run')} "
-              f"{result.timings.get('score')}", flush=True)
+              f"{result.details.get('run_start')} {json.dumps(phases)}", flush=True)
     scorer.stop()
     return 0
 

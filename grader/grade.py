@@ -95,6 +95,7 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         try:
             staged = stage.prepare(run_dir, submission, spec, data, in_sandbox=use_bubblewrap,
                                    notebook_executor=options.notebook_executor)
+            stage_seconds = time.monotonic() - started
             limits = sandbox.RunLimits.of(spec, options.time_limit)
             server = None if options.cold or not use_bubblewrap \
                 else warm.zygote(spec.intra_op_threads)
@@ -113,12 +114,14 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
                                    seed=derive(data.secret, "scorer-order", submission.sha256))
             score_seconds = time.monotonic() - score_started
             callback_tests = tested.result()
+            callback_wait = time.monotonic() - score_started - score_seconds
             evidence = gather(observe(trace, replay, reads, submission, scoring, spec, data,
                                       outcome.status, staged, callback_tests))
         finally:
             scorer.stop_scorer(one_off)
             if not options.keep_run or sigterm.fired:
                 remove_tree(run_dir)
+    checks_started = time.monotonic()
     ctx = CheckContext(trace, scoring, spec, outcome.status, outcome.message,
                        submission.defines_function(spec.entry_function), epoch_runs,
                        callback_tests)
@@ -136,8 +139,15 @@ def grade_file(path: Path, spec: ExerciseSpec, data: DataPaths,
         error=outcome.message or None,
         stdout_tail=outcome.stdout_tail, stderr_tail=outcome.stderr_tail,
         timings={"total": round(time.monotonic() - started, 2),
+                 "stage": round(stage_seconds, 2),
+                 # the run's start-up until the runner's first record arrived (a cold run
+                 # starts Python and imports TensorFlow; a warm one is forked); -1: none came
+                 "start_up": round(replay.events[0].at, 2) if replay.events else -1.0,
                  "run": round(outcome.seconds, 2), "run_cpu": outcome.cpu_seconds,
-                 "score": round(score_seconds, 2)},
+                 "score": round(score_seconds, 2),
+                 # the callback test still running once the model was scored
+                 "callback_wait": round(callback_wait, 2),
+                 "checks": round(time.monotonic() - checks_started, 2)},
         sandbox=outcome.sandbox, submission_sha256=submission.sha256,
         grader_version=__version__, exercise_version=spec.version,
         review=evidence.review,

@@ -53,6 +53,19 @@ def test_reference_scores_full_marks(graded: dict[str, GradeResult], name: str) 
     assert result.metrics["stop_epoch"] == result.metrics["first_epoch_above_threshold"] < 15
 
 
+@pytest.mark.parametrize("name", ["module", "notebook"])
+def test_the_phases_of_a_grading_fit_inside_its_total(graded: dict[str, GradeResult],
+                                                       name: str) -> None:
+    """result.timings says where a grading's time went (benchmarks/overhead.py prints it):
+    phases that follow one another cannot add up to more than the whole, and the run's
+    start-up (to the runner's first record) is part of the run."""
+    t = graded[name].timings
+    phases = ("stage", "run", "score", "callback_wait", "checks")
+    assert all(t[p] >= 0 for p in phases) and t["run"] > 1  # a real training ran
+    assert sum(t[p] for p in phases) <= t["total"] + 0.05  # each is rounded to 0.01 s
+    assert 0 <= t["start_up"] < t["run"]
+
+
 def test_grading_twice_gives_identical_scores_and_metrics(
         graded: dict[str, GradeResult]) -> None:
     first, second = graded["module"], graded["module_again"]

@@ -44,11 +44,10 @@ def main() -> int:
         reports_started = time.perf_counter()
         write_submission(result, OutputLayout(out), spec, data.hidden_dir)
         evidence = result.details.get("evidence", {})
-        ended = evidence.get("epochs_ended_at") or [None]
+        fit_started, ended = evidence.get("fit_started_at"), evidence.get("epochs_ended_at")
         phases = {**result.timings, "reports": time.perf_counter() - reports_started,
-                  "training": (ended[-1] - evidence["fit_started_at"]
-                               if ended[-1] is not None and evidence.get("fit_started_at")
-                               is not None else None)}
+                  "training": ended[-1] - fit_started if ended and fit_started is not None
+                  else None}
         print(f"{time.perf_counter() - started:.3f} {result.score} {result.max_score} "
               f"{result.details.get('run_start')} {json.dumps(phases)}", flush=True)
     scorer.stop()

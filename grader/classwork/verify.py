@@ -38,7 +38,6 @@ from grader.exercise.spec import ExerciseSpec
 from grader.grade import GradeOptions, grade_file
 from grader.results.result import GradeResult
 
-MANIFEST = SAMPLES_MANIFEST
 # A margin is thin when the next seed, secret or machine could plausibly cross it:
 THIN_ACCURACY = 0.03  # hidden accuracy within 3 points of the full-marks bar
 THIN_EPOCHS = 1  # a stop within one epoch of the epoch limit
@@ -204,7 +203,7 @@ def _full_marks_at(spec: ExerciseSpec) -> float | None:
 
 def read_manifest(folder: Path) -> dict[str, dict[str, object]]:
     """The samples a folder's manifest.toml names, each with what it expects."""
-    path = folder / MANIFEST
+    path = folder / SAMPLES_MANIFEST
     try:
         samples = tomllib.loads(path.read_text(encoding="utf-8")).get("samples")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

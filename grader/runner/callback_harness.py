@@ -18,10 +18,10 @@ epoch after which the flag was set.
 
 What the training costs is paid by every grading, so it is the least a real fit can be
 (measured on the reference's model, four runs of 42 epochs: 6.2 CPU-seconds before,
-2.2 after): one image a step; plain SGD, whose update is one operation per weight where
-RMSprop's is several (the reference's Dense(512) alone has 9.5 million weights); and one
-endless dataset per fit with one step an epoch, so Keras makes one iterator a fit rather
-than two an epoch (15 ms each).
+1.6-2.4 after; docs/performance.md): one image a step; plain SGD, whose update is one
+operation per weight where RMSprop's is several (the reference's Dense(512) alone has 9.5
+million weights); and one endless dataset per fit with one step an epoch, so Keras makes
+one iterator a fit rather than two an epoch (15 ms each).
 
 Usage: python -m grader.runner.callback_harness CONFIG.json (see HarnessConfig); the
 results are written to the config's `results` path as JSON.

@@ -242,6 +242,7 @@ class BodyLimit(_HttpOnly):
 def create_app(settings: web.Settings, engine: Engine) -> FastAPI:
     from grader.reports import environment
     from grader.service import api, instructor, pages, ratelimit
+    from grader.service.lti import routes as lti_routes
 
     app = FastAPI(title="Grading service", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url="/openapi.json",
@@ -257,6 +258,7 @@ def create_app(settings: web.Settings, engine: Engine) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(instructor.router)
+    app.include_router(lti_routes.router)
     app.add_middleware(BodyLimit, limit=settings.upload_limit + FORM_OVERHEAD)
     app.add_middleware(AuthFirst)
     app.add_middleware(Crashes)

@@ -13,6 +13,7 @@
     grader serve instructor --dir D --name NAME --password-file FILE   add or reset
     grader serve demo --dir D                                       a demo course
     grader serve backup --dir D --to FILE                           SQLite online backup
+    grader serve lti add-platform|list|rotate-key|sync --dir D …    LMS launches (lti/cli.py)
 
 Parsers only import argparse: `grader --help` stays fast. Handlers import the package.
 """
@@ -166,6 +167,10 @@ def add_parsers(commands: Any) -> None:
     _dir(backup)
     backup.add_argument("--to", type=Path, required=True, metavar="FILE")
     backup.set_defaults(handler=run_backup)
+
+    from grader.service.lti import cli as lti_cli
+
+    lti_cli.add_parsers(sub, _dir)
 
 
 _LOGIN_FLAGS = [

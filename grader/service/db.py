@@ -168,6 +168,94 @@ sessions = Table(
 )
 
 
+# -- LTI 1.3 (grader.service.lti): the platforms (LMSs) that launch this tool --
+lti_platforms = Table(
+    "lti_platforms", SERVICE,
+    Column("id", Integer, primary_key=True),
+    Column("issuer", String(255), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("auth_login_url", Text, nullable=False),
+    Column("auth_token_url", Text, nullable=False),
+    Column("key_set_url", Text, nullable=False),
+    Column("name", Text),  # shown to instructors
+    Column("created_at", String(STAMP), nullable=False),
+    UniqueConstraint("issuer", "client_id", name="lti_platforms_client"),
+)
+lti_deployments = Table(
+    "lti_deployments", SERVICE,
+    Column("id", Integer, primary_key=True),
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    UniqueConstraint("platform_id", "deployment_id", name="lti_deployments_id"),
+)
+lti_keys = Table(  # the tool's own key pairs: the newest signs, the JWKS lists the live ones
+    "lti_keys", SERVICE,
+    Column("kid", String(64), primary_key=True),
+    Column("private_pem", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", String(STAMP), nullable=False),
+    Column("retired_at", String(STAMP)),
+)
+lti_launch_data = Table(  # what a login leaves for its launch: the nonce (used once)
+    "lti_launch_data", SERVICE,
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("expires_at", String(STAMP), nullable=False),
+)
+lti_users = Table(  # an LMS user (platform, sub) and who they are here
+    "lti_users", SERVICE,
+    Column("id", Integer, primary_key=True),
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), nullable=False),
+    Column("sub", String(255), nullable=False),
+    Column("student_id", Integer, ForeignKey("students.id")),
+    Column("instructor_id", Integer, ForeignKey("instructors.id")),
+    Column("name", Text, nullable=False),
+    Column("created_at", String(STAMP), nullable=False),
+    UniqueConstraint("platform_id", "sub", name="lti_users_sub"),
+)
+lti_links = Table(  # a resource link (an assignment placed in an LMS course)
+    "lti_links", SERVICE,
+    Column("id", Integer, primary_key=True),
+    Column("platform_id", Integer, ForeignKey("lti_platforms.id"), nullable=False),
+    Column("resource_link_id", String(255), nullable=False),
+    Column("context_id", String(255)),
+    Column("context_title", Text),
+    Column("title", Text),
+    Column("assignment_id", Integer, ForeignKey("assignments.id")),
+    Column("lineitems_url", Text),
+    Column("lineitem_url", Text),
+    Column("ags_scopes", Text),  # JSON list
+    Column("memberships_url", Text),
+    Column("updated_at", String(STAMP), nullable=False),
+    UniqueConstraint("platform_id", "resource_link_id", name="lti_links_id"),
+)
+lti_seats = Table(  # a student of a link: where their score goes
+    "lti_seats", SERVICE,
+    Column("id", Integer, primary_key=True),
+    Column("link_id", Integer, ForeignKey("lti_links.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("lti_users.id"), nullable=False),
+    Column("active", Integer, nullable=False),  # 0: withdrawn (roster sync)
+    UniqueConstraint("link_id", "user_id", name="lti_seats_user"),
+)
+lti_scores = Table(  # the outbox of grade passback: one row per score to send
+    "lti_scores", SERVICE,
+    Column("id", Integer, primary_key=True),
+    Column("seat_id", Integer, ForeignKey("lti_seats.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | sending | sent | failed
+    Column("created_at", String(STAMP), nullable=False),
+    Column("due_at", String(STAMP), nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("claim", String(32)),
+    Column("score_given", Float),
+    Column("score_maximum", Float),
+    Column("grading_progress", String(32)),
+    Column("sent_at", String(STAMP)),
+    Column("error", Text),
+    Index("lti_scores_due", "state", "due_at"),
+    Index("lti_scores_seat", "seat_id", "id"),
+)
+
+
 def now() -> str:
     """This moment as stored: ISO 8601 UTC with milliseconds, which sorts as text."""
     return stamp(datetime.now(UTC))

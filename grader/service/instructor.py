@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from grader.service import api, auth, courses, db, downloads, policy, queue, views, web
+from grader.service.lti import outbox
 
 router = APIRouter(include_in_schema=False)
 CSRF = Annotated[str | None, Form()]
@@ -56,12 +57,13 @@ def dashboard(request: Request, name: str, message: str | None = None) -> Respon
         rows = views.class_rows(connection, assignment)
         counts = queue.counts(connection)
         typical = queue.typical_seconds(connection)
+        lms = outbox.deliveries(connection, assignment.id)
     graded = [r.counting.counted for r in rows if r.counting and r.counting.counted]
     return web.page(request, "service/dashboard.html.j2", assignment=assignment, rows=rows,
                     counts=counts, typical=typical, csrf=current.csrf, quote=quote,
                     rules=policy.rules_text(assignment), graded=graded,
                     message=message if message in _MESSAGES else None,
-                    messages=_MESSAGES, formats=downloads.FORMATS)
+                    messages=_MESSAGES, formats=downloads.FORMATS, lms=lms)
 
 
 _MESSAGES = {"regrade": "Regrade queued: the attempts are graded again after the students' "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -107,9 +108,11 @@ def heartbeat(engine: Engine, held: list[tuple[int, str]]) -> None:
 
 
 def finish(engine: Engine, job: Claimed, result: GradeResult, state: str,
-           book: Gradebook) -> bool:
+           book: Gradebook, after: Callable[[Connection, int], object] | None = None) -> bool:
     """Record the job's result in the gradebook and mark it `state` (done or error), in
-    one transaction; False (nothing recorded) when the job no longer holds this claim."""
+    one transaction; False (nothing recorded) when the job no longer holds this claim.
+    `after(connection, attempt id)` runs in that transaction too: what a recorded grading
+    owes (the LMS's score: lti.outbox.after_grading) is owed exactly when it is recorded."""
     try:
         with db.writing(engine) as connection:
             held = connection.execute(update(db.jobs).where(
@@ -123,6 +126,8 @@ def finish(engine: Engine, job: Claimed, result: GradeResult, state: str,
             grading = book.record(result, None, connection=connection)
             connection.execute(db.job_results.insert().values(job_id=job.job_id,
                                                               grading_id=grading))
+            if after is not None:
+                after(connection, job.attempt_id)
     except _Lost:
         return False
     return True

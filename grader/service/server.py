@@ -97,6 +97,10 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, workers_count: 
                     forwarded_allow_ips)
     shown = f"[{host}]" if ":" in host else host
     grading.start()
+    from grader.service.lti.outbox import Sender
+
+    passback = Sender(engine)  # scores owed to LMSs (none without a registered one)
+    passback.start()
     where = f"Dask cluster {cluster}" if cluster else \
         f"{grading.count} local worker process(es)"
     database = "SQLite " + folder.database_url.removeprefix("sqlite:///") \
@@ -107,6 +111,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, workers_count: 
     try:
         run()
     finally:
+        passback.stop()
         grading.stop()
         engine.dispose()
     return 0

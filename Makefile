@@ -42,9 +42,24 @@ demo: data
 	$(BIN)/grader batch submissions/happy_or_sad --exercise happy-or-sad --out $(DEMO_OUT) --time-limit 120 --jobs 2
 
 # the grading service: a demo course (an instructor, an assignment, two students and their
-# links, printed); then `$(BIN)/grader serve --dir $(DEMO_COURSE)` serves it (docs/service.md)
+# links, printed); then `$(BIN)/grader serve --dir $(DEMO_COURSE)` serves it (docs/service.md).
+# With LTI=1 it also starts a test LMS on port $(LTI_PORT) registered with the course, and
+# the service itself: open http://127.0.0.1:$(LTI_PORT) to launch from it (docs/lti.md).
+LTI ?=
+LTI_PORT ?= 8001
+LTI_LMS := http://127.0.0.1:$(LTI_PORT)
 serve-demo: data
 	$(BIN)/grader serve demo --dir $(DEMO_COURSE)
+ifeq ($(LTI),1)
+	$(BIN)/grader serve lti add-platform --dir $(DEMO_COURSE) --issuer $(LTI_LMS) \
+	  --client-id grader-tool --deployment-id deployment-1 --name "Test LMS" \
+	  --auth-login-url $(LTI_LMS)/authorize --auth-token-url $(LTI_LMS)/token \
+	  --key-set-url $(LTI_LMS)/jwks
+	@$(BIN)/python devtools/lti_platform.py --port $(LTI_PORT) --tool http://127.0.0.1:8000 & \
+	  lms=$$!; trap 'kill $$lms' EXIT INT TERM; \
+	  echo "test LMS: open $(LTI_LMS)/ (add the grader by deep linking, then launch as a student)"; \
+	  $(BIN)/grader serve --dir $(DEMO_COURSE)
+endif
 
 # Two workers: the service tests (mostly waiting) beside the training ones (tests/conftest.py)
 test: data lint
@@ -58,7 +73,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not acceptance"
 
 lint: setup
-	$(BIN)/ruff check grader tests benchmarks
+	$(BIN)/ruff check grader tests benchmarks devtools
 	$(BIN)/lint-imports
 
 bench: data

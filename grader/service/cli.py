@@ -13,7 +13,7 @@
     grader serve instructor --dir D --name NAME --password-file FILE   add or reset
     grader serve demo --dir D                                       a demo course
     grader serve backup --dir D --to FILE                           SQLite online backup
-    grader serve lti add-platform|list|rotate-key|sync --dir D …    LMS launches (lti/cli.py)
+    grader serve lti add-platform|list|registration-url|rotate-key|sync --dir D …  (lti/cli.py)
 
 Parsers only import argparse: `grader --help` stays fast. Handlers import the package.
 """

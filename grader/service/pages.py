@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from grader.service import api, auth, courses, db, logins, policy, queue, views, web
+from grader.service.lti import outbox
 
 router = APIRouter(include_in_schema=False)
 CSRF = Annotated[str | None, Form()]
@@ -86,6 +87,7 @@ def _my_page(request: Request, status: int = 200, error: str | None = None) -> R
     with db.reading(request.app.state.engine) as connection:
         assignment = courses.assignment_by_id(connection, student.assignment_id)
         mine = views.attempts(connection, assignment, student.student_id)
+        in_lms = outbox.has_seat(connection, student.student_id, assignment.id)
     left = None if assignment.max_attempts is None else \
         max(0, assignment.max_attempts - len(mine))
     return web.page(request, "service/student.html.j2", status=status, student=student,
@@ -93,7 +95,8 @@ def _my_page(request: Request, status: int = 200, error: str | None = None) -> R
                     rules=policy.rules_text(assignment), csrf=current.csrf, error=error,
                     limit_mb=request.app.state.settings.upload_limit / 2**20,
                     counting=next((a for a in mine if a.counts), None),
-                    pending=any(a.state in (db.QUEUED, db.RUNNING) for a in mine))
+                    pending=any(a.state in (db.QUEUED, db.RUNNING) for a in mine),
+                    in_lms=in_lms)
 
 
 @router.get("/me")

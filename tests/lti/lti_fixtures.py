@@ -50,10 +50,11 @@ class Lms:
 
 
 @contextmanager
-def served_lms(folder: Path, hook: bool = True) -> Iterator[Lms]:
+def served_lms(folder: Path, hook: bool = True, register: bool = True) -> Iterator[Lms]:
     """A course (assignment ASSIGNMENT) served on a known port, a platform registered with
-    it, and a link of the platform's course opening the assignment. `hook`: the test
-    grade hook grades (fast), or grade_file does (for real)."""
+    it (unless not `register`: dynamic registration's tests do it), and a link of the
+    platform's course opening the assignment. `hook`: the test grade hook grades (fast),
+    or grade_file does (for real)."""
     from grader.service import courses
     from grader.service.lti import platforms
 
@@ -64,9 +65,10 @@ def served_lms(folder: Path, hook: bool = True) -> Iterator[Lms]:
     _, engine = courses.open_service(root)
     courses.add_assignment(engine, ASSIGNMENT, "happy-or-sad", title="Happy or sad")
     with running_platform(tool) as platform:
-        platforms.add(engine, platform.issuer, platform.client_id, platform.auth_login_url,
-                      platform.auth_token_url, platform.key_set_url,
-                      [platform.deployment_id], "Test LMS")
+        if register:
+            platforms.add(engine, platform.issuer, platform.client_id, platform.auth_login_url,
+                          platform.auth_token_url, platform.key_set_url,
+                          [platform.deployment_id], "Test LMS")
         link = platform.add_link("Week 1: happy or sad", {"assignment": ASSIGNMENT},
                                  {"label": "Happy or sad", "scoreMaximum": 100})["id"]
         service = Service(root, folder / "service.log", workers=1, hook=hook,

@@ -84,6 +84,11 @@ class Platform:
         return dict(self._post("/admin/launch-claims",
                                {"user": user, "link": link, "nonce": nonce})["claims"])
 
+    def registration_query(self) -> dict[str, str]:
+        """openid_configuration and a fresh registration_token, as an LMS adds them to a
+        tool's dynamic registration URL."""
+        return dict(self._post("/admin/registration", {}))
+
     def launch_url(self, user: str, link: str) -> str:
         """Where a browser starts a launch (the platform redirects it to the tool's login)."""
         return str(httpx.URL(self.url + "/launch", params={"user": user, "link": link}))

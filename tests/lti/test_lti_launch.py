@@ -24,6 +24,7 @@ def test_a_student_lands_on_their_assignment_signed_in(lms: Lms, browser: Browse
     page = launch(browser, lms.platform.launch_url(STUDENT, lms.link))
     assert page.status_code == 200 and str(page.url) == f"{lms.tool}/me"
     assert "Ada Lovelace" in page.text and "Happy or sad" in page.text
+    assert "sent to your course's gradebook" in page.text
     # the student is who the LMS said, enrolled in the link's assignment
     from grader.service import db
 

@@ -4,6 +4,8 @@
                  --auth-login-url URL --auth-token-url URL --key-set-url URL
                  --deployment-id ID [--deployment-id ID …] [--name NAME]
     grader serve lti list --dir D        the platforms, and the tool's URLs to give them
+    grader serve lti registration-url --dir D
+                                         a one-time URL for dynamic registration
     grader serve lti rotate-key --dir D  a new signing key (the old one stays published
                                          for keys.GRACE_DAYS days)
     grader serve lti sync --dir D        roster sync of every link now (NRPS)
@@ -43,6 +45,10 @@ def add_parsers(sub: Any, folder_flags: Any) -> None:
     rotate = lti_sub.add_parser("rotate-key", help="a new signing key for the tool")
     folder_flags(rotate)
     rotate.set_defaults(handler=run_rotate_key)
+    url = lti_sub.add_parser("registration-url", help="a one-time URL for an LMS's "
+                             "dynamic registration (valid 24 hours)")
+    folder_flags(url)
+    url.set_defaults(handler=run_registration_url)
     sync = lti_sub.add_parser("sync", help="roster sync of every LMS link now")
     folder_flags(sync)
     sync.set_defaults(handler=run_sync)
@@ -111,6 +117,20 @@ def run_rotate_key(args: argparse.Namespace) -> int:
         engine.dispose()
     _say(f"new signing key {kid}; {len(retired)} older key(s) stay published for "
          f"{keys.GRACE_DAYS} days, then leave the key set")
+    return EXIT_OK
+
+
+def run_registration_url(args: argparse.Namespace) -> int:
+    from grader.service import courses
+    from grader.service.lti import registration
+
+    folder, engine = courses.open_service(args.dir, args.db)
+    try:
+        url = registration.new_url(engine, folder.base_url)
+    finally:
+        engine.dispose()
+    _say(f"paste this into the LMS's tool registration (dynamic registration); it works "
+         f"once, for {registration.REGISTRATION_HOURS} hours:\n  {url}")
     return EXIT_OK
 
 

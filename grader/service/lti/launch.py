@@ -76,7 +76,7 @@ def read(platform: Platform, body: dict[str, Any]) -> Launch:
         p for p in (_text(body.get("given_name")), _text(body.get("family_name"))) if p) \
         or _text(body.get("email")) or str(body.get("sub"))
     scopes = ags.get("scope") if isinstance(ags, dict) else None
-    sub = str(body.get("sub") or "").strip()[:255]
+    sub = "" if body.get("sub") is None else str(body["sub"]).strip()[:255]
     if not sub:
         raise ValueError("the launch names no user (sub)")
     return Launch(

@@ -81,6 +81,17 @@ def after_grading(connection: Connection, attempt_id: int) -> int:
     return added
 
 
+def has_seat(connection: Connection, student_id: int, assignment_id: int) -> bool:
+    """Whether the student's scores in the assignment go to an LMS."""
+    return connection.execute(
+        select(db.lti_seats.c.id)
+        .join(db.lti_users, db.lti_users.c.id == db.lti_seats.c.user_id)
+        .join(db.lti_links, db.lti_links.c.id == db.lti_seats.c.link_id)
+        .where(db.lti_users.c.student_id == student_id,
+               db.lti_links.c.assignment_id == assignment_id,
+               db.lti_seats.c.active == 1).limit(1)).first() is not None
+
+
 def requeue_stale(engine: Engine) -> int:
     """At start: rows a stopped sender left `sending` go back to the queue."""
     with db.writing(engine) as connection:

@@ -41,9 +41,11 @@ def _url(name: str, value: str) -> str:
 
 def add(engine: Engine, issuer: str, client_id: str, auth_login_url: str,
         auth_token_url: str, key_set_url: str, deployment_ids: list[str],
-        name: str | None = None) -> tuple[Platform, bool]:
+        name: str | None = None, deployment_required: bool = True) -> tuple[Platform, bool]:
     """Register a platform, or add deployments to one already registered (same issuer and
-    client id; its URLs are updated). Returns (the platform, whether it is new)."""
+    client id; its URLs are updated). Returns (the platform, whether it is new).
+    A platform registered with no deployment (dynamic registration, when the LMS makes
+    the deployment later: Canvas) takes the deployment its first signed launch names."""
     values = {"auth_login_url": _url("auth-login-url", auth_login_url),
               "auth_token_url": _url("auth-token-url", auth_token_url),
               "key_set_url": _url("key-set-url", key_set_url), "name": name}
@@ -51,7 +53,7 @@ def add(engine: Engine, issuer: str, client_id: str, auth_login_url: str,
     if not issuer or not client_id:
         raise UsageError("--issuer and --client-id must not be empty")
     deployments = [d.strip() for d in deployment_ids if d.strip()]
-    if not deployments:
+    if not deployments and deployment_required:
         raise UsageError("give at least one --deployment-id (the LMS shows it with the "
                          "tool's registration)")
     with db.writing(engine) as connection:
@@ -110,14 +112,26 @@ def find(engine: Engine, issuer: str, client_id: str | None) -> Platform | None:
         return by_id(connection, ids[0]) if len(ids) == 1 else None
 
 
-def tool_config(engine: Engine, platform: Platform) -> ToolConfDict:
-    """pylti1p3's view of one platform, with the tool's current signing key."""
+def adopt_deployment(engine: Engine, platform: Platform, deployment_id: str) -> None:
+    """Record the deployment of a platform registered without one (see `add`)."""
+    with db.writing(engine) as connection:
+        if not connection.execute(select(db.lti_deployments.c.id).where(
+                db.lti_deployments.c.platform_id == platform.id)).first():
+            connection.execute(db.lti_deployments.insert().values(
+                platform_id=platform.id, deployment_id=deployment_id[:255]))
+
+
+def tool_config(engine: Engine, platform: Platform, adopting: str | None = None
+                ) -> ToolConfDict:
+    """pylti1p3's view of one platform, with the tool's current signing key. `adopting`:
+    the deployment a platform without any may launch with (see `add`)."""
     key = keys.signing_key(engine)
+    deployments = list(platform.deployments) or ([adopting] if adopting else [])
     config = ToolConfDict({platform.issuer: [{
         "default": True, "client_id": platform.client_id,
         "auth_login_url": platform.auth_login_url, "auth_token_url": platform.auth_token_url,
         "key_set_url": platform.key_set_url, "key_set": None,
-        "deployment_ids": list(platform.deployments)}]})
+        "deployment_ids": deployments}]})
     public_pem = JWK.from_pem(key.private_pem.encode()).export_to_pem().decode()
     config.set_private_key(platform.issuer, key.private_pem, client_id=platform.client_id)
     config.set_public_key(platform.issuer, public_pem, client_id=platform.client_id)

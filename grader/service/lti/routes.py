@@ -7,6 +7,7 @@
                              dashboard, a deep-linking request on the assignment picker
     GET      /lti/jwks       the tool's public keys (keys.py)
     GET      /lti/config     the tool's URLs, as an LMS's registration form asks them
+    GET      /lti/register   dynamic registration (registration.py), with a one-time secret
     POST     /lti/links/<id> an instructor chooses the assignment a link opens
 
 Why a launch does not answer with a redirect to /me: the launch is a cross-site POST,
@@ -21,6 +22,7 @@ cookie, all checked by adapter.ToolLaunch before anything is stored.
 from __future__ import annotations
 
 import html
+import importlib.resources
 import logging
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -34,7 +36,7 @@ from pylti1p3.lineitem import LineItem
 from starlette.concurrency import run_in_threadpool
 
 from grader.service import auth, courses, db, web
-from grader.service.lti import adapter, keys, launch, outbox, platforms, roster
+from grader.service.lti import adapter, keys, launch, outbox, platforms, registration, roster
 
 router = APIRouter(include_in_schema=False)
 LOG = logging.getLogger("grader.service.lti")
@@ -129,13 +131,18 @@ async def launch_endpoint(request: Request) -> Response:
     if platform is None:
         raise _refused(LtiException("Client id not registered"))
     cookies = adapter.StateCookies(request)
+    adopting = None if platform.deployments else \
+        str(claims.get(launch.CLAIM + "deployment_id") or "") or None
     checked = adapter.ToolLaunch(adapter.LtiRequest(request, params),
-                                 platforms.tool_config(engine, platform), engine, cookies)
+                                 platforms.tool_config(engine, platform, adopting), engine,
+                                 cookies)
     try:
         await run_in_threadpool(checked.validate)
         entry = launch.read(platform, checked.body())
     except (LtiException, KeyError, TypeError, ValueError) as exc:
         raise _refused(exc) from None
+    if adopting:  # validated: the platform itself signed this deployment id
+        await run_in_threadpool(platforms.adopt_deployment, engine, platform, adopting)
     if entry.message_type == launch.DEEP_LINKING:
         if not entry.staff:
             raise web.Problem(403, "Only instructors can add this tool to a course.")
@@ -233,6 +240,38 @@ def choose(request: Request, link_id: int,
         raise web.Problem(404, f"no assignment {assignment!r}")
     return RedirectResponse(f"/instructor/assignments/{quote(chosen.name, safe='')}",
                             status_code=303)
+
+
+@router.get("/lti/register")
+def register(request: Request, secret: str = "", openid_configuration: str = "",
+             registration_token: str | None = None) -> Response:
+    """Dynamic registration (registration.py), opened by the LMS in its admin's browser,
+    often in a frame of its page: framing by the LMS is allowed here, and the page tells
+    its opener or parent that the registration is over."""
+    engine = request.app.state.engine
+    if not registration.use_secret(engine, secret):
+        raise web.Problem(403, "This registration address is not valid: it was mistyped, "
+                               "used already or is over a day old. Print a new one with "
+                               "`grader serve lti registration-url`.")
+    try:
+        done = registration.register(engine, openid_configuration, registration_token,
+                                     tool_urls(request.app.state.settings.base_url))
+    except registration.RegistrationError as exc:
+        raise web.Problem(400, f"The registration failed: {exc}. Print a new address with "
+                               "`grader serve lti registration-url` and try again.") from None
+    response = web.page(request, "service/lti_registered.html.j2", platform=done.platform,
+                        new=done.new)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(openid_configuration))
+    response.headers["Content-Security-Policy"] = web.PAGE_CSP.replace(
+        "frame-ancestors 'none'", f"frame-ancestors {origin}")
+    return response  # (its X-Frame-Options DENY is ignored where frame-ancestors is set)
+
+
+@router.get("/static/lti-close.js")
+def close_script() -> Response:
+    text = importlib.resources.files("grader.templates").joinpath("service/lti-close.js")
+    return Response(text.read_text(encoding="utf-8"), media_type="text/javascript",
+                    headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/lti/jwks")

@@ -58,12 +58,14 @@ def dashboard(request: Request, name: str, message: str | None = None) -> Respon
         counts = queue.counts(connection)
         typical = queue.typical_seconds(connection)
         lms = outbox.deliveries(connection, assignment.id)
+        from_lms = outbox.seated_students(connection, assignment.id)
     graded = [r.counting.counted for r in rows if r.counting and r.counting.counted]
     return web.page(request, "service/dashboard.html.j2", assignment=assignment, rows=rows,
                     counts=counts, typical=typical, csrf=current.csrf, quote=quote,
                     rules=policy.rules_text(assignment), graded=graded,
                     message=message if message in _MESSAGES else None,
-                    messages=_MESSAGES, formats=downloads.FORMATS, lms=lms)
+                    messages=_MESSAGES, formats=downloads.FORMATS, lms=lms,
+                    from_lms=from_lms)
 
 
 _MESSAGES = {"regrade": "Regrade queued: the attempts are graded again after the students' "

@@ -113,7 +113,9 @@ def test_roster_sync_withdraws_who_left_and_adds_who_joined(lms: Lms) -> None:
             dashboard = launch(teacher, lms.platform.launch_url("instructor-1", lms.link))
         finally:
             teacher.close()
-        assert "Dorothy Vaughan" in dashboard.text  # listed before she ever launched
+        row = re.search(r"<tr>\s*<td[^>]*><a[^>]*>dv</a></td>.*?</tr>", dashboard.text, re.S)
+        assert row and "Dorothy Vaughan" in row.group(0)  # listed before she ever launched
+        assert "from the LMS" in row.group(0)
         assert leaving.get(f"{lms.tool}/me").status_code == 401  # her access ended
     finally:
         leaving.close()

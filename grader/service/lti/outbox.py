@@ -92,6 +92,16 @@ def has_seat(connection: Connection, student_id: int, assignment_id: int) -> boo
                db.lti_seats.c.active == 1).limit(1)).first() is not None
 
 
+def seated_students(connection: Connection, assignment_id: int) -> set[int]:
+    """The students (ids) whose scores in the assignment go to an LMS (the dashboard)."""
+    return set(connection.execute(
+        select(db.lti_users.c.student_id)
+        .join(db.lti_seats, db.lti_seats.c.user_id == db.lti_users.c.id)
+        .join(db.lti_links, db.lti_links.c.id == db.lti_seats.c.link_id)
+        .where(db.lti_links.c.assignment_id == assignment_id, db.lti_seats.c.active == 1,
+               db.lti_users.c.student_id.is_not(None))).scalars())
+
+
 def requeue_stale(engine: Engine) -> int:
     """At start: rows a stopped sender left `sending` go back to the queue."""
     with db.writing(engine) as connection:

@@ -10,4 +10,5 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "service"))
 
-from lti_fixtures import lms  # noqa: E402, F401 - fixtures, registered by import
+from lti_fixtures import lms, lms_on_each_database  # noqa: E402, F401 - fixtures
+from service_fixtures import postgres  # noqa: E402, F401 - the server, once per session

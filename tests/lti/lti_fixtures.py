@@ -50,18 +50,19 @@ class Lms:
 
 
 @contextmanager
-def served_lms(folder: Path, hook: bool = True, register: bool = True) -> Iterator[Lms]:
+def served_lms(folder: Path, hook: bool = True, register: bool = True,
+               db_url: str | None = None) -> Iterator[Lms]:
     """A course (assignment ASSIGNMENT) served on a known port, a platform registered with
     it (unless not `register`: dynamic registration's tests do it), and a link of the
     platform's course opening the assignment. `hook`: the test grade hook grades (fast),
-    or grade_file does (for real)."""
+    or grade_file does (for real). `db_url`: PostgreSQL, else the embedded SQLite."""
     from grader.service import courses
     from grader.service.lti import platforms
 
     root = folder / "course"
     port = free_port()
     tool = f"http://127.0.0.1:{port}"
-    courses.init(root, "prof", PASSWORD, None, tool)
+    courses.init(root, "prof", PASSWORD, db_url, tool)
     _, engine = courses.open_service(root)
     courses.add_assignment(engine, ASSIGNMENT, "happy-or-sad", title="Happy or sad")
     with running_platform(tool) as platform:
@@ -83,6 +84,16 @@ def served_lms(folder: Path, hook: bool = True, register: bool = True) -> Iterat
 @pytest.fixture(scope="module")
 def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lms]:
     with served_lms(tmp_path_factory.mktemp("lti")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lms_on_each_database(request: pytest.FixtureRequest,
+                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lms]:
+    """`lms` on SQLite, then on PostgreSQL (the outbox claims rows with SKIP LOCKED there)."""
+    db_url = None if request.param == "sqlite" else \
+        request.getfixturevalue("postgres").new_database()
+    with served_lms(tmp_path_factory.mktemp("lti"), db_url=db_url) as served:
         yield served
 
 

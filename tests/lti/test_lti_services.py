@@ -1,5 +1,6 @@
-"""LTI Advantage against a real platform: grade passback (AGS) after every grading and
-regrade, delivered once even when the LMS's token endpoint was down; roster sync (NRPS);
+"""LTI Advantage against a real platform, on SQLite and on PostgreSQL: grade passback
+(AGS) after every grading and regrade, delivered once even when the LMS's token endpoint
+was down, never a 0 for a grader failure; the tool's key rotated; roster sync (NRPS);
 deep linking (the instructor adds an assignment to the course)."""
 
 from __future__ import annotations
@@ -9,10 +10,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from lti_fixtures import ASSIGNMENT, Browser, Lms, auto_form, gradebook, launch, upload
 from service_fixtures import csrf_of
 
 WAIT = 120.0  # seconds: generous; a busy machine is slower, never a failure
+
+
+@pytest.fixture(scope="module")
+def lms(lms_on_each_database: Lms) -> Lms:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return lms_on_each_database
 
 
 def wait_for(what: str, check: Callable[[], Any]) -> Any:
@@ -83,6 +91,19 @@ def test_scores_due_while_the_token_endpoint_is_down_arrive_once_it_is_back(
             browser.close()
 
 
+def test_a_grader_failure_is_sent_as_not_graded_never_as_zero(lms: Lms) -> None:
+    lms.platform.add_member("student-6", "Annie Easley", "ae@example.edu")
+    browser = Browser()
+    try:
+        launch(browser, lms.platform.launch_url("student-6", lms.link))
+        upload(browser, lms.tool, "# fake: crash\n")  # the test hook fails as the grader
+        [score] = wait_for("the failure's notice", lambda: received(lms, "student-6"))
+    finally:
+        browser.close()
+    assert score["gradingProgress"] == "Failed" and score["scoreGiven"] is None
+    assert "could not be graded" in score["comment"]
+
+
 def test_a_tool_key_rotation_keeps_grades_flowing(lms: Lms) -> None:
     """After `grader serve lti rotate-key`, the platform meets a new kid in the tool's
     client assertion, fetches the tool's key set again and keeps taking scores."""
@@ -133,7 +154,8 @@ def test_deep_linking_adds_an_assignment_to_the_course(lms: Lms) -> None:
         action, fields = auto_form(page.text)
         picker = teacher.request("POST", action, data=fields)
         assert picker.status_code == 200 and "Add which assignment" in picker.text
-        assert "form-action http://127.0.0.1" in picker.headers["content-security-policy"]
+        policy = picker.headers["content-security-policy"]
+        assert f"form-action 'self' {lms.platform.url};" in policy  # the LMS, and us
         forms = re.findall(r'<form method="post" action="([^"]+)" class="inline">\s*'
                            r'<input type="hidden" name="JWT" value="([^"]+)">\s*'
                            r'<button[^>]*>Add ([^<]+)</button>', picker.text)

@@ -11,7 +11,7 @@ pylti1p3 ships Django and Flask adapters; this is the FastAPI one, written here:
 * `ToolLaunch` — pylti1p3's MessageLaunch with the checks in a safer order and stricter:
   the signature is verified before anything is stored or consumed; `exp` and `iat` are
   required; `aud` must name this tool's client id and `azp`, when sent or needed, too;
-  the platform's key set is cached for KEY_SET_SECONDS and fetched again (at most every
+  the platform's key set is cached for KEY_SET_SECONDS and fetched again (at most once a
   REFETCH_SECONDS) when a token names a kid it does not hold: a platform that rotated
   its keys mid-term is followed, a token signed by a key it no longer publishes is not.
 Every outgoing request has a timeout (pylti1p3's default session has none).
@@ -43,7 +43,7 @@ from grader.service import db
 
 HTTP_TIMEOUT = 10.0  # seconds for a platform's key set, token or service endpoint
 KEY_SET_SECONDS = 600.0
-REFETCH_SECONDS = 5.0
+REFETCH_SECONDS = 1.0
 NONCE_SECONDS = 600  # a login must end in its launch within this
 COOKIE_PREFIX = "lti1p3-"
 CLOCK_SKEW = 60  # seconds an iat may lie in the future
@@ -148,28 +148,45 @@ class ToolLogin(OIDCLogin):  # type: ignore[type-arg]
 
 
 class _KeySets:
-    """The platforms' key sets, by URL, shared by the launches of this process."""
+    """The platforms' key sets, by URL, shared by the launches of this process. A token
+    naming a kid the cached set lacks asks for a fresh set (`fresh`): one fetch at a time,
+    at most one a REFETCH_SECONDS per URL (a caller inside that window waits for it, so a
+    launch signed by a just-rotated key is taken, and a burst of forged kids costs the LMS
+    one fetch a second)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock, self.fetching = threading.Lock(), threading.Lock()
         self.held: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def get(self, url: str, session: requests.Session, fresh: bool = False
             ) -> dict[str, Any] | None:
+        asked = time.monotonic()
         with self.lock:
             found = self.held.get(url)
-        age = time.monotonic() - found[0] if found else None
-        if found and (age < KEY_SET_SECONDS and not fresh or age < REFETCH_SECONDS):
+        if found and not fresh and asked - found[0] < KEY_SET_SECONDS:
             return found[1]
+        with self.fetching:
+            with self.lock:
+                found = self.held.get(url)
+            if found and found[0] >= asked:  # fetched while this call waited
+                return found[1]
+            if found and fresh:
+                wait = REFETCH_SECONDS - (time.monotonic() - found[0])
+                if wait > 0:
+                    time.sleep(wait)
+            keys = self._fetch(url, session)
+            with self.lock:
+                self.held[url] = (time.monotonic(), keys)
+            return keys
+
+    @staticmethod
+    def _fetch(url: str, session: requests.Session) -> dict[str, Any]:
         try:
-            response = session.get(url)
-            keys = response.json()
+            keys = session.get(url).json()
         except (requests.RequestException, ValueError):
             raise LtiException(f"could not read the platform's key set at {url}") from None
         if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
             raise LtiException(f"the platform's key set at {url} is not a JWKS")
-        with self.lock:
-            self.held[url] = (time.monotonic(), keys)
         return keys
 
 

@@ -163,6 +163,12 @@ def _score(engine: Engine, due: _Due) -> dict[str, Any] | None:
         return None
     result = counting.counted
     pending = any(a.state in (db.QUEUED, db.RUNNING) for a in mine)
+    if counting.state == db.ERROR:  # the grader failed, not the student: no score of 0
+        return {"userId": due.sub, "activityProgress": "Submitted",
+                "gradingProgress": "Failed",
+                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "comment": f"Attempt {counting.number} could not be graded (a fault of the "
+                           "grader, not of the work); your instructor will regrade it."}
     return {"userId": due.sub, "scoreGiven": round(float(result.score), 2),
             "scoreMaximum": float(result.max_score), "activityProgress": "Submitted",
             "gradingProgress": "Pending" if pending else "FullyGraded",
@@ -274,8 +280,8 @@ def deliver_due(engine: Engine, limit: int = BATCH) -> int:
                     else {"state": FAILED, "tries": row.tries + 1, "error": text})
             continue
         _finish(engine, row, {"state": SENT, "sent_at": db.now(), "error": None,
-                              "tries": row.tries + 1, "score_given": body["scoreGiven"],
-                              "score_maximum": body["scoreMaximum"],
+                              "tries": row.tries + 1, "score_given": body.get("scoreGiven"),
+                              "score_maximum": body.get("scoreMaximum"),
                               "grading_progress": body["gradingProgress"]})
         sent += 1
     return sent
@@ -314,6 +320,7 @@ class Delivery:
     tries: int
     score_given: float | None
     score_maximum: float | None
+    grading_progress: str | None
     created_at: str
     sent_at: str | None
     error: str | None
@@ -324,7 +331,8 @@ def deliveries(connection: Connection, assignment_id: int, last: int = 200) -> l
     rows = connection.execute(
         select(db.students.c.student, db.students.c.name, db.lti_scores.c.state,
                db.lti_scores.c.tries, db.lti_scores.c.score_given,
-               db.lti_scores.c.score_maximum, db.lti_scores.c.created_at,
+               db.lti_scores.c.score_maximum, db.lti_scores.c.grading_progress,
+               db.lti_scores.c.created_at,
                db.lti_scores.c.sent_at, db.lti_scores.c.error)
         .join(db.lti_seats, db.lti_seats.c.id == db.lti_scores.c.seat_id)
         .join(db.lti_users, db.lti_users.c.id == db.lti_seats.c.user_id)

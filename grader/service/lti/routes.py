@@ -133,9 +133,8 @@ async def launch_endpoint(request: Request) -> Response:
     cookies = adapter.StateCookies(request)
     adopting = None if platform.deployments else \
         str(claims.get(launch.CLAIM + "deployment_id") or "") or None
-    checked = adapter.ToolLaunch(adapter.LtiRequest(request, params),
-                                 platforms.tool_config(engine, platform, adopting), engine,
-                                 cookies)
+    config = await run_in_threadpool(platforms.tool_config, engine, platform, adopting)
+    checked = adapter.ToolLaunch(adapter.LtiRequest(request, params), config, engine, cookies)
     try:
         await run_in_threadpool(checked.validate)
         entry = launch.read(platform, checked.body())
@@ -146,7 +145,7 @@ async def launch_endpoint(request: Request) -> Response:
     if entry.message_type == launch.DEEP_LINKING:
         if not entry.staff:
             raise web.Problem(403, "Only instructors can add this tool to a course.")
-        return _picker(request, engine, platform, entry, checked)
+        return await run_in_threadpool(_picker, request, engine, platform, entry)
     outcome = await run_in_threadpool(launch.enter, engine, entry)
     return await _signed_in(request, engine, entry, outcome)
 
@@ -188,7 +187,7 @@ def _sync_quietly(engine: Any, entry: launch.Launch) -> None:
 
 
 def _picker(request: Request, engine: Any, platform: platforms.Platform,
-            entry: launch.Launch, checked: adapter.ToolLaunch) -> Response:
+            entry: launch.Launch) -> Response:
     """Deep linking: one button per assignment, each a form that posts a response signed
     by the tool's key to the LMS (the assignment in its custom parameter, a grade
     column of 100 points)."""
@@ -212,7 +211,7 @@ def _picker(request: Request, engine: Any, platform: platforms.Platform,
     response = web.page(request, "service/lti_pick.html.j2", choices=choices,
                         return_url=return_url, context=entry.context_title, link=None)
     response.headers["Content-Security-Policy"] = web.PAGE_CSP.replace(
-        "form-action 'self'", f"form-action {html.escape(origin)}")
+        "form-action 'self'", f"form-action 'self' {html.escape(origin)}")
     return response
 
 

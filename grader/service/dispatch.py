@@ -33,7 +33,7 @@ def run(name: str, engine: Any, storage: Any, address: str, options: Any) -> Non
     from grader.grade import load_exercise
     from grader.results.gradebook import Gradebook
     from grader.service import db, queue
-    from grader.service.lti import outbox
+    from grader.service.lti import owed
     from grader.service.tasks import Heartbeat, _log, cluster_task
 
     client = connect(address)
@@ -46,7 +46,7 @@ def run(name: str, engine: Any, storage: Any, address: str, options: Any) -> Non
 
     def record(job: Any, result: Any, state: str) -> None:
         result.submission = job.filename
-        if queue.finish(engine, job, result, state, book, outbox.after_grading):
+        if queue.finish(engine, job, result, state, book, owed.after_grading):
             _log(name, f"job {job.job_id} ({job.assignment}, {job.student}) on the "
                        f"cluster: {state}, {result.score:g}/{result.max_score:g}")
 

@@ -112,7 +112,7 @@ def finish(engine: Engine, job: Claimed, result: GradeResult, state: str,
     """Record the job's result in the gradebook and mark it `state` (done or error), in
     one transaction; False (nothing recorded) when the job no longer holds this claim.
     `after(connection, attempt id)` runs in that transaction too: what a recorded grading
-    owes (the LMS's score: lti.outbox.after_grading) is owed exactly when it is recorded."""
+    owes (the LMS's score: lti.owed.after_grading) is owed exactly when it is recorded."""
     try:
         with db.writing(engine) as connection:
             held = connection.execute(update(db.jobs).where(

@@ -134,7 +134,7 @@ def run_worker(name: str, engine: Any, storage: Any, options: Any,
     """Claim, grade, record, until stopped (SIGTERM) or, with `once`, the queue is empty."""
     from grader.results.gradebook import Gradebook
     from grader.service import queue
-    from grader.service.lti import outbox
+    from grader.service.lti import owed
 
     book = Gradebook(engine)
     grading = Grading(storage, options)
@@ -150,7 +150,7 @@ def run_worker(name: str, engine: Any, storage: Any, options: Any,
             started = time.monotonic()
             with Heartbeat(engine, lambda job=job: [(job.job_id, job.claim)]):
                 result, state = grading.grade(job)
-            if queue.finish(engine, job, result, state, book, outbox.after_grading):
+            if queue.finish(engine, job, result, state, book, owed.after_grading):
                 _log(name, f"job {job.job_id} ({job.assignment}, {job.student}): {state}, "
                            f"{result.score:g}/{result.max_score:g} in "
                            f"{time.monotonic() - started:.1f} s")

@@ -142,3 +142,42 @@ def test_the_tool_config_names_the_platform_and_the_tools_key(folder: Path) -> N
             keys.signing_key(engine).kid
     finally:
         engine.dispose()
+
+
+FIELD = st.text(max_size=60) | st.sampled_from(["https://lms.example", "c", "d", "x.y.z"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(["/lti/login", "/lti/launch", "/lti/register"]),
+       method=st.sampled_from(["GET", "POST"]),
+       fields=st.dictionaries(st.sampled_from(["iss", "login_hint", "client_id", "id_token",
+                                               "state", "target_link_uri", "secret",
+                                               "openid_configuration", "lti_message_hint"]),
+                              FIELD, max_size=6))
+def test_what_anyone_sends_the_lti_routes_is_answered_never_a_500(
+        tmp_path_factory: pytest.TempPathFactory, route: str, method: str,
+        fields: dict[str, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from grader.service import web
+    from grader.service.app import create_app
+
+    app = _APPS.get("app")
+    if app is None:
+        root = tmp_path_factory.mktemp("lti-fuzz") / "course"
+        courses.init(root, "prof", PASSWORD, None, "http://testserver")
+        _, engine = courses.open_service(root)
+        platforms.add(engine, "https://lms.example", "c", "https://lms.example/a",
+                      "https://lms.example/t", "https://127.0.0.1:9/k", ["d"])
+        app = _APPS["app"] = create_app(web.Settings(root=root, base_url="http://testserver"),
+                                        engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.request(method, route, params=fields if method == "GET" else None,
+                                data=fields if method == "POST" else None,
+                                follow_redirects=False)
+    assert answer.status_code < 500 or answer.status_code == 503, (route, fields)
+    assert answer.status_code in (302, 400, 401, 403, 405, 409), (route, answer.text[-400:])
+
+
+_APPS: dict[str, Any] = {}

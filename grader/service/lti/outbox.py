@@ -5,7 +5,7 @@ in the service database, and the thread that sends them.
        ▲                 │     └─▶ failed    (the LMS refused it for good, e.g. 404)
        └──── retry ──────┘                   (unreachable, 5xx, 401, 429: later, backing off)
 
-Why a queue, written in the transaction that records the grading (`after_grading` is
+Why a queue, written in the transaction that records the grading (owed.after_grading,
 called by queue.finish): a score is owed exactly when a grading is recorded, and an LMS
 that is down when grades are due must get them once it is back — after a restart too.
 Why each row sends the score that counts *when it is sent* (best or last attempt, late
@@ -36,8 +36,8 @@ from sqlalchemy import Connection, Engine, and_, select, update
 from grader.service import courses, db, views
 from grader.service.lti import platforms
 from grader.service.lti.adapter import TimedSession
+from grader.service.lti.owed import FAILED, QUEUED, SENDING, SENT
 
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -53,32 +53,6 @@ LOG = logging.getLogger("grader.service.lti")
 
 class Refused(Exception):
     """The LMS answered that this score will never be taken: do not try again."""
-
-
-def after_grading(connection: Connection, attempt_id: int) -> int:
-    """Queue a score for every LMS seat of the attempt's student in its assignment (in
-    the transaction that recorded the grading). Returns how many rows were added."""
-    owner = connection.execute(select(db.attempts.c.student_id, db.attempts.c.assignment_id)
-                               .where(db.attempts.c.id == attempt_id)).first()
-    if owner is None:
-        return 0
-    seats = connection.execute(
-        select(db.lti_seats.c.id)
-        .join(db.lti_users, db.lti_users.c.id == db.lti_seats.c.user_id)
-        .join(db.lti_links, db.lti_links.c.id == db.lti_seats.c.link_id)
-        .where(db.lti_users.c.student_id == owner.student_id,
-               db.lti_links.c.assignment_id == owner.assignment_id,
-               db.lti_seats.c.active == 1)).scalars().all()
-    added = 0
-    for seat in seats:
-        waiting = connection.execute(select(db.lti_scores.c.id).where(
-            db.lti_scores.c.seat_id == seat, db.lti_scores.c.state == QUEUED)).first()
-        if waiting is None:
-            moment = db.now()
-            connection.execute(db.lti_scores.insert().values(
-                seat_id=seat, state=QUEUED, created_at=moment, due_at=moment, tries=0))
-            added += 1
-    return added
 
 
 def has_seat(connection: Connection, student_id: int, assignment_id: int) -> bool:

@@ -114,12 +114,14 @@ class Outcome:
 
 def enter(engine: Engine, launch: Launch) -> Outcome:
     """Record the launch (user, link, seat) and say where it leads, in one transaction."""
+    # argon2 takes half a second: never while holding the database's write lock
+    unusable = auth.hash_password(secrets.token_urlsafe(32)) if launch.staff else ""
     with db.writing(engine) as connection:
         link_id, assignment = _link(connection, launch)
         user_id, student, instructor = _user(connection, launch)
         if launch.staff:
             if instructor is None:
-                instructor = _make_instructor(connection, launch, user_id)
+                instructor = _make_instructor(connection, launch, user_id, unusable)
             return Outcome("instructor", instructor_id=instructor, assignment=assignment,
                            link_id=link_id)
         if assignment is None or link_id is None:
@@ -211,11 +213,13 @@ def _make_student(connection: Connection, launch: Launch, user_id: int) -> int:
     return new
 
 
-def _make_instructor(connection: Connection, launch: Launch, user_id: int) -> int:
-    """An instructor who signs in only through the LMS: their password is random and
-    never shown (`grader serve instructor` can give them one)."""
+def _make_instructor(connection: Connection, launch: Launch, user_id: int,
+                     password_hash: str) -> int:
+    """An instructor who signs in only through the LMS: the hash of a random password
+    nobody is shown (`grader serve instructor` can give them one)."""
     name = _free(connection, db.instructors.c.name, f"{launch.name} (LMS)"[:240])
-    new = auth.add_instructor(connection, name, secrets.token_urlsafe(32))
+    new = int(connection.execute(db.instructors.insert().values(
+        name=name, password_hash=password_hash, created_at=db.now())).inserted_primary_key[0])
     connection.execute(update(db.lti_users).where(db.lti_users.c.id == user_id)
                        .values(instructor_id=new))
     return new

@@ -42,9 +42,14 @@ def home(request: Request) -> Response:
     return web.page(request, "service/home.html.j2")
 
 
-@router.get("/static/service.js")
-def script() -> Response:
-    text = importlib.resources.files("grader.templates").joinpath("service/service.js")
+SCRIPTS = frozenset({"service.js", "lti-close.js"})  # templates/service/; the pages' only
+
+
+@router.get("/static/{name}")
+def script(name: str) -> Response:
+    if name not in SCRIPTS:
+        raise web.Problem(404, "no such file")
+    text = importlib.resources.files("grader.templates").joinpath(f"service/{name}")
     return Response(text.read_text(encoding="utf-8"), media_type="text/javascript",
                     headers={"Cache-Control": "max-age=300"})
 

@@ -16,6 +16,8 @@ Parsers only import argparse (grader --help stays fast); handlers import the res
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from grader.errors import EXIT_OK
@@ -60,6 +62,18 @@ def _say(text: object) -> None:
     print(inert(text), flush=True)
 
 
+@contextmanager
+def _service(args: argparse.Namespace) -> Iterator[Any]:
+    """(the folder, its database engine), the engine disposed of at the end."""
+    from grader.service import courses
+
+    folder, engine = courses.open_service(args.dir, args.db)
+    try:
+        yield folder, engine
+    finally:
+        engine.dispose()
+
+
 def _urls(base_url: str) -> None:
     from grader.service.lti.routes import tool_urls
 
@@ -72,16 +86,12 @@ def _urls(base_url: str) -> None:
 
 
 def run_add_platform(args: argparse.Namespace) -> int:
-    from grader.service import courses
     from grader.service.lti import platforms
 
-    folder, engine = courses.open_service(args.dir, args.db)
-    try:
+    with _service(args) as (folder, engine):
         platform, new = platforms.add(engine, args.issuer, args.client_id,
                                       args.auth_login_url, args.auth_token_url,
                                       args.key_set_url, args.deployment_id, args.name)
-    finally:
-        engine.dispose()
     _say(f"{'registered' if new else 'updated'} platform {platform.issuer} (client id "
          f"{platform.client_id}; deployments: {', '.join(platform.deployments)})")
     _urls(folder.base_url)
@@ -89,14 +99,10 @@ def run_add_platform(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from grader.service import courses
     from grader.service.lti import platforms
 
-    folder, engine = courses.open_service(args.dir, args.db)
-    try:
+    with _service(args) as (folder, engine):
         found = platforms.all_platforms(engine)
-    finally:
-        engine.dispose()
     if not found:
         _say("no platform registered (grader serve lti add-platform)")
     for platform in found:
@@ -107,42 +113,30 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_rotate_key(args: argparse.Namespace) -> int:
-    from grader.service import courses
     from grader.service.lti import keys
 
-    _, engine = courses.open_service(args.dir, args.db)
-    try:
+    with _service(args) as (_, engine):
         kid, retired = keys.rotate(engine)
-    finally:
-        engine.dispose()
     _say(f"new signing key {kid}; {len(retired)} older key(s) stay published for "
          f"{keys.GRACE_DAYS} days, then leave the key set")
     return EXIT_OK
 
 
 def run_registration_url(args: argparse.Namespace) -> int:
-    from grader.service import courses
     from grader.service.lti import registration
 
-    folder, engine = courses.open_service(args.dir, args.db)
-    try:
+    with _service(args) as (folder, engine):
         url = registration.new_url(engine, folder.base_url)
-    finally:
-        engine.dispose()
     _say(f"paste this into the LMS's tool registration (dynamic registration); it works "
          f"once, for {registration.REGISTRATION_HOURS} hours:\n  {url}")
     return EXIT_OK
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from grader.service import courses
     from grader.service.lti import roster
 
-    _, engine = courses.open_service(args.dir, args.db)
-    try:
+    with _service(args) as (_, engine):
         done = roster.sync_all(engine)
-    finally:
-        engine.dispose()
     _say(f"{len(done)} link(s) synced: {sum(s.added for s in done)} student(s) added, "
          f"{sum(s.withdrawn for s in done)} withdrawn, {sum(s.kept for s in done)} kept")
     return EXIT_OK

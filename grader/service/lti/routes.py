@@ -22,7 +22,6 @@ cookie, all checked by adapter.ToolLaunch before anything is stored.
 from __future__ import annotations
 
 import html
-import importlib.resources
 import logging
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -265,12 +264,6 @@ def register(request: Request, secret: str = "", openid_configuration: str = "",
         "frame-ancestors 'none'", f"frame-ancestors {origin}")
     return response  # (its X-Frame-Options DENY is ignored where frame-ancestors is set)
 
-
-@router.get("/static/lti-close.js")
-def close_script() -> Response:
-    text = importlib.resources.files("grader.templates").joinpath("service/lti-close.js")
-    return Response(text.read_text(encoding="utf-8"), media_type="text/javascript",
-                    headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/lti/jwks")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -290,11 +291,7 @@ def connect(url: str, pool_size: int = 10) -> Engine:
         @event.listens_for(engine, "connect")
         def _connected(connection: Any, _: Any) -> None:
             connection.isolation_level = None  # we emit BEGIN ourselves
-            cursor = connection.cursor()
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON",
-                           f"busy_timeout={LOCK_SECONDS * 1000}", "synchronous=FULL"):
-                cursor.execute(f"PRAGMA {pragma}")
-            cursor.close()
+            _pragmas(connection)
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Connection) -> None:
@@ -304,6 +301,28 @@ def connect(url: str, pool_size: int = 10) -> Engine:
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
                          pool_pre_ping=True)
+
+
+def _pragmas(connection: Any) -> None:
+    """WAL, foreign keys, the busy timeout and full sync on a new SQLite connection. While
+    another process makes a fresh database WAL (two `grader serve` migrating it at once),
+    `journal_mode=WAL` can fail at once with "database is locked", before any busy
+    timeout applies: tried again, backing off, for up to LOCK_SECONDS."""
+    deadline, pause = time.monotonic() + LOCK_SECONDS, 0.01
+    while True:
+        cursor = connection.cursor()
+        try:
+            for pragma in (f"busy_timeout={LOCK_SECONDS * 1000}", "journal_mode=WAL",
+                           "foreign_keys=ON", "synchronous=FULL"):
+                cursor.execute(f"PRAGMA {pragma}")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        finally:
+            cursor.close()
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 class WriterLock:

@@ -8,6 +8,7 @@ IMMEDIATE), so two of them at once never run one migration twice.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from grader.service import db
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_KEY = 0x67726164  # "grad": the advisory lock id of these migrations
@@ -36,7 +39,16 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every migration not yet applied; nothing when the database is current."""
+    """Apply every migration not yet applied; nothing when the database is current.
+    On SQLite the processes also take turns on the database's writer lock (db.WriterLock,
+    an flock) first: two of them meeting a fresh file at once otherwise raced between
+    reading its version and taking BEGIN IMMEDIATE ("table … already exists")."""
+    lock = db.writer_lock(engine)
+    with lock.turn() if lock is not None else contextlib.nullcontext():
+        _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> None:
     config = _config()
     with engine.connect() as connection:
         postgres = connection.dialect.name == "postgresql"

@@ -233,8 +233,7 @@ def deliver_due(engine: Engine, limit: int = BATCH) -> int:
             if row.platform_id not in connectors:
                 with db.reading(engine) as connection:
                     platform = platforms.by_id(connection, row.platform_id)
-                registration = platforms.tool_config(engine, platform) \
-                    .find_registration_by_issuer(platform.issuer)
+                registration = platforms.registration(engine, platform)
                 connectors[row.platform_id] = ServiceConnector(registration, TimedSession())
             connector = connectors[row.platform_id]
             body = _score(engine, row)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from jwcrypto.jwk import JWK
+from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfDict
 from sqlalchemy import Connection, Engine, select
 
@@ -136,3 +137,9 @@ def tool_config(engine: Engine, platform: Platform, adopting: str | None = None
     config.set_private_key(platform.issuer, key.private_pem, client_id=platform.client_id)
     config.set_public_key(platform.issuer, public_pem, client_id=platform.client_id)
     return config
+
+
+def registration(engine: Engine, platform: Platform) -> Registration:
+    """pylti1p3's registration of one platform, with the tool's current signing key: what
+    signs deep-linking responses and the client assertions of AGS and NRPS."""
+    return tool_config(engine, platform).find_registration_by_issuer(platform.issuer)

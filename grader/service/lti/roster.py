@@ -38,8 +38,7 @@ def sync_link(engine: Engine, link_id: int) -> Synced:
         platform = platforms.by_id(connection, link.platform_id)
     if not link.memberships_url or link.assignment_id is None:
         return Synced(link_id, 0, 0, 0)
-    registration = platforms.tool_config(engine, platform) \
-        .find_registration_by_issuer(platform.issuer)
+    registration = platforms.registration(engine, platform)
     service = NamesRolesProvisioningService(ServiceConnector(registration, TimedSession()),
                                             {"context_memberships_url": link.memberships_url})
     learners = {}

@@ -194,8 +194,7 @@ def _picker(request: Request, engine: Any, platform: platforms.Platform,
     return_url = settings.get("deep_link_return_url") if isinstance(settings, dict) else None
     if not isinstance(return_url, str) or not return_url.startswith(("https://", "http://")):
         raise web.Problem(400, "The LMS's deep-linking request has no return address.")
-    registration = platforms.tool_config(engine, platform) \
-        .find_registration_by_issuer(platform.issuer)
+    registration = platforms.registration(engine, platform)
     linker = DeepLink(registration, entry.deployment_id, settings)  # type: ignore[arg-type]
     launch_url = tool_urls(request.app.state.settings.base_url)["launch_url"]
     choices = []

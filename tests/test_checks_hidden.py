@@ -10,7 +10,7 @@ from grader import exercise
 from grader.checks.base import FAILED, NOT_JUDGED, PARTIAL, PASSED, CheckContext
 from grader.checks.hidden import hidden_accuracy
 from grader.run.trace import Epoch, FitCall, Trace
-from grader.scoring.types import Scoring
+from grader.scoring.types import Layer, Scoring
 
 SPEC = exercise.load("happy-or-sad")
 TRAINED = Trace(fits=(FitCall(0, 15, 8, 0, (), (Epoch(1, {"accuracy": 1.0}),), None, None,
@@ -67,6 +67,40 @@ def test_chance_level_gets_the_guessing_hint() -> None:
                                "guessing reaches (up to 63.0% on 40 images); full marks "
                                "from 90%")
     assert "barely beats guessing" in verdict.hint
+
+
+NORMALISED = (Layer("Conv2D", "conv2d", None, 16, "relu", None, 448),
+              Layer("BatchNormalization", "batch_normalization", None, None, None, None, 64),
+              Layer("Dense", "dense", 1, None, "sigmoid", None, 513))
+
+
+def test_a_model_guessing_on_its_own_training_images_is_told_so() -> None:
+    """The last epoch recorded 1.000 (TRAINED) and the scorer measured the saved model at
+    50 % on the training images: the rescale and the directory are not the cause, and a
+    model with BatchNormalization is told why it predicts differently from how it
+    trained (issue 20, item 4; the sample batchnorm_collapse.py)."""
+    with_norm = hidden_accuracy(scored(0.5, train_accuracy=0.5, layers=NORMALISED), params())
+    assert with_norm.status == FAILED
+    assert with_norm.hint == (
+        "the saved model guesses on the training images too (50%), although its last "
+        "epoch recorded 100.0%: its BatchNormalization layers predict with running "
+        "averages of the batches they saw, which a short training leaves far from the "
+        "batches' own statistics; the course's model has no BatchNormalization")
+    without = hidden_accuracy(scored(0.5, train_accuracy=0.55, layers=NORMALISED[::2]),
+                              params())
+    assert without.hint.startswith("the saved model guesses on the training images too "
+                                   "(55%)")
+    assert "the last training steps moved it away" in without.hint
+
+
+@pytest.mark.parametrize("train_accuracy", [None, 0.61, 0.98])
+def test_a_model_that_knows_its_training_images_keeps_the_guessing_hint(
+        train_accuracy: float | None) -> None:
+    """Measured above chance + 0.1 on the training images (or not measured), the model
+    did not collapse: the usual causes (rescale, directory, no training) are the hint."""
+    verdict = hidden_accuracy(scored(0.5, train_accuracy=train_accuracy, layers=NORMALISED),
+                              params())
+    assert verdict.hint.startswith("the model barely beats guessing on new images")
 
 
 @pytest.mark.parametrize(("accuracy", "status"), [

@@ -15,6 +15,7 @@ from grader.evidence.observed import Observed
 from grader.run.events import Event, Replay
 from grader.run.reads import Reads
 from grader.run.trace import Epoch, FitCall, FlowCall, OutsideFit
+from grader.scoring.types import Layer
 
 
 def graded(observed: Observed, **changes: Any) -> Observed:
@@ -160,6 +161,22 @@ def test_a_cut_off_fit_of_other_settings_is_judged_as_the_last() -> None:
 def test_a_collapse_after_epochs_seen_reading_is_for_review() -> None:
     trust = training.training(run(measured=0.5))
     assert trust.level == REVIEW and "training was real" in trust.reason
+
+
+def test_a_collapse_of_a_model_with_batch_normalization_names_the_likely_cause() -> None:
+    """batchnorm_collapse.py: BatchNormalization predicts with running averages, which a
+    dozen epochs of 8 steps leave unsettled; the instructor's review says so. Without
+    such a layer the review names no cause."""
+    observed = run(measured=0.5)
+    layers = (Layer("Conv2D", "conv2d", None, 16, "relu", None, 448),
+              Layer("BatchNormalization", "batch_normalization", None, None, None, None, 64))
+    with_norm = replace(observed, scoring=replace(observed.scoring, layers=layers))
+    trust = training.training(with_norm)
+    assert trust.level == REVIEW
+    assert trust.reason.endswith("its BatchNormalization layers are the likely cause (they "
+                                 "predict with running averages that a short training "
+                                 "leaves unsettled)")
+    assert "BatchNormalization" not in training.training(observed).reason
 
 
 def test_chance_behind_epochs_that_read_nothing_is_not_trusted() -> None:

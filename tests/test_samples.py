@@ -81,11 +81,37 @@ def test_a_regrade_of_the_class_with_one_job_gives_identical_grades(
         assert len(book.history()) == len(BATCHED) + len(REPRODUCED)
 
 
+# The one sample whose review is the point: an honest collapse is for a person to look at.
+COLLAPSED = "batchnorm_collapse.py"
+
+
 def test_no_sample_is_sent_to_review(sample_results: dict[str, GradeResult]) -> None:
     """The samples are students' mistakes, not attacks: each one's account of its run is
     corroborated, including a fit whose callback raised mid-epoch (exception_mid_training:
-    the interrupted epoch's reads are not hidden training)."""
-    assert {name: r.review for name, r in sample_results.items() if r.review} == {}
+    the interrupted epoch's reads are not hidden training) — but for the honest collapse,
+    which is review (the next test), never *not trusted*."""
+    assert {name: r.review for name, r in sample_results.items()
+            if r.review and name != COLLAPSED} == {}
+
+
+def test_an_honest_collapse_keeps_its_callback_points_and_goes_to_review(
+        sample_results: dict[str, GradeResult]) -> None:
+    """batchnorm_collapse.py (issue 20, item 4): every recorded epoch was seen reading the
+    images, and the saved model guesses on all of them, training images included. The
+    callback and returned-accuracy points stay (the manifest), both for review naming the
+    likely cause; the student's hint says why the model guesses, not 'check the rescale'."""
+    result = sample_results[COLLAPSED]
+    checks = {c.id: c for c in result.checks}
+    for check_id in ("callback_stop", "returns_accuracy"):
+        assert checks[check_id].trust == "review"
+        assert "the training was real: a model that collapsed" in checks[check_id].evidence
+        assert "BatchNormalization layers are the likely cause" in checks[check_id].evidence
+    assert result.review and all("collapsed" in line for line in result.review)
+    assert result.metrics["train_accuracy_recorded"] == 1.0
+    assert result.metrics["train_accuracy_recomputed"] <= 0.6  # chance + 0.1 (two classes)
+    hint = checks["hidden_accuracy"].hint
+    assert "its BatchNormalization layers predict with running averages" in hint
+    assert "check the rescale" not in hint
 
 
 def test_the_result_names_the_course_version(sample_results: dict[str, GradeResult]) -> None:

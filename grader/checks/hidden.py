@@ -16,6 +16,7 @@ from grader.checks.base import (
     passed,
     why_no_model,
 )
+from grader.scoring.types import at_chance_behind
 
 # one-sided 95 %: an accuracy guessing reaches once in twenty tries on this many images
 GUESSING_Z = 1.645
@@ -30,6 +31,31 @@ def guessing_reaches(chance: float, images: int) -> float:
     if images <= 0:
         return chance
     return chance + GUESSING_Z * math.sqrt(chance * (1 - chance) / images)
+
+
+def _guessing_hint(ctx: CheckContext, chance: float) -> str:
+    """What to look at when the model guesses on new images. Where the saved model guesses
+    on the very training images too (the trusted scorer measured them) although an epoch
+    recorded high accuracy, the rescale and the directory are not the cause: the model
+    changed after the batches that were counted. The common honest cause is
+    BatchNormalization, which trains on each batch's own statistics but predicts with
+    running averages that a few dozen steps leave far from them (issue 20, item 4: the
+    sample batchnorm_collapse.py records 1.000 and measures 50 % on its training images)."""
+    fit = ctx.trace.training_fit
+    recorded = [e.accuracy for e in fit.epochs if e.accuracy is not None] if fit else []
+    measured = ctx.scoring.train_accuracy
+    if not recorded or not at_chance_behind(recorded[-1], measured, chance):
+        return ("the model barely beats guessing on new images: check the rescale, the "
+                "directory and that training actually ran")
+    said = (f"the saved model guesses on the training images too ({measured:.0%}), "
+            f"although its last epoch recorded {recorded[-1]:.1%}: ")
+    if any(layer.cls == "BatchNormalization" for layer in ctx.scoring.layers):
+        return said + ("its BatchNormalization layers predict with running averages of the "
+                       "batches they saw, which a short training leaves far from the "
+                       "batches' own statistics; the course's model has no "
+                       "BatchNormalization")
+    return said + ("the last training steps moved it away from what the epochs counted: "
+                   "look at the learning rate and at how many images each step sees")
 
 
 @check("hidden_accuracy", "Accuracy on the hidden validation images")
@@ -52,10 +78,9 @@ def hidden_accuracy(ctx: CheckContext, params: Mapping[str, Any]) -> Verdict:
                   f"{ctx.scoring.hidden_images} images)")
     if fraction >= 1.0:
         return passed(shown, found=accuracy, expected=full)
-    hint = ("the model barely beats guessing on new images: check the rescale, the "
-            "directory and that training actually ran" if fraction == 0 else
-            "the model learned the training images better than new ones: train until the "
-            "callback stops it, and keep the architecture of the lesson")
+    hint = _guessing_hint(ctx, chance) if fraction == 0 else (
+        "the model learned the training images better than new ones: train until the "
+        "callback stops it, and keep the architecture of the lesson")
     if fraction == 0.0:
         return failed(f"{shown}; full marks from {full:.0%}", hint=hint, found=accuracy,
                       expected=full)

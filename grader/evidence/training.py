@@ -42,6 +42,7 @@ from grader.evidence import CORROBORATED, NOT_TRUSTED, REVIEW, Trust
 from grader.evidence.observed import Observed, count_between
 from grader.evidence.outside import outside_training
 from grader.run.trace import FitCall
+from grader.scoring.types import at_chance_behind
 
 GRACE = 0.3  # seconds between an event and the reads it follows (the watcher polls 0.1 s)
 MIN_EXTRA_READS = 8  # fewer reads after training are a picture shown, not an epoch
@@ -187,19 +188,30 @@ def _stop(callback: str | None, epoch: int | None, arrived: float | None,
     return None
 
 
+def _likely_cause(o: Observed) -> str:
+    """BatchNormalization trains on each batch's statistics and predicts with running
+    averages, which a short training leaves unsettled: the honest collapse seen most
+    (sample batchnorm_collapse.py)."""
+    if any(layer.cls == "BatchNormalization" for layer in o.scoring.layers):
+        return ("; its BatchNormalization layers are the likely cause (they predict with "
+                "running averages that a short training leaves unsettled)")
+    return ""
+
+
 def _accuracy(o: Observed, recorded: float | None, completed: bool,
               seen_training: bool) -> Trust | None:
     measured = o.scoring.train_accuracy
     if recorded is None or measured is None:
         return None
     chance = 1 / max(1, len(o.spec.classes))
-    if recorded > 0.9 and measured <= chance + 0.1:
+    if at_chance_behind(recorded, measured, chance):
         if seen_training:
             return Trust(REVIEW, f"the saved model classifies {measured:.0%} of the "
                                  "training images correctly (chance), while the run "
                                  f"recorded {recorded:.1%}; the kernel saw every recorded "
                                  "epoch read the images and none after, so the training "
-                                 "was real: a model that collapsed, for a person to look at")
+                                 "was real: a model that collapsed, for a person to look at"
+                                 + _likely_cause(o))
         return Trust(NOT_TRUSTED, f"the saved model classifies {measured:.0%} of the "
                                   "training images correctly (chance), while the run "
                                   f"recorded {recorded:.1%}: it is not a model those "

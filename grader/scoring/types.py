@@ -103,3 +103,13 @@ def scoring_notes(raw: Mapping[str, Any]) -> tuple[str, ...]:
         notes.append(f"the scorer's {limits['memory_mb']} MB memory limit was not enforced: "
                      "no memory cgroup could be created here")
     return tuple(notes)
+
+
+def at_chance_behind(recorded: float | None, measured: float | None, chance: float) -> bool:
+    """Whether the saved model measures within 0.1 of chance on its own training images
+    although the last epoch recorded more than 0.9: the model is not what those epochs
+    counted (a forgery, or an honest collapse after the counted batches). One rule for the
+    evidence, which decides whom to believe, and for the hint a student reads."""
+    return recorded is not None and measured is not None and recorded > 0.9 \
+        and measured <= chance + 0.1
+

@@ -121,6 +121,21 @@ def test_the_service_says_when_it_begins_and_how_it_is_bounded(
     assert written["limits"]["time_seconds"] == 300
 
 
+def test_the_scorer_never_loads_matplotlib(service: ScoringService, data,  # noqa: ANN001
+                                           tmp_path: Path) -> None:
+    """Keras imports matplotlib.pyplot whenever it is installed; a scorer never plots, so
+    it marks matplotlib absent before Keras loads (0.6-1.0 CPU-s of every scorer's start).
+    After a request has been answered, TensorFlow is mapped in the scorer and no file of
+    matplotlib is."""
+    out = tmp_path / "scoring.json"
+    answer = scoring_service.ask(service.socket_path,
+                                 _argv(data, tmp_path / "missing.keras", out), 120)
+    assert answer.code == 0 and service.process is not None
+    maps = Path(f"/proc/{service.process.pid}/maps").read_text()
+    assert "/tensorflow/" in maps
+    assert "/matplotlib/" not in maps
+
+
 def test_stopping_the_service_removes_its_cgroups(spec, data) -> None:  # noqa: ANN001
     components.cgroup("memory")
     running = ScoringService(spec, data)

@@ -52,11 +52,35 @@ def graded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, int, bytes]]:
 
     def grade_file(path: Path, spec: Any, data: Any, options: Any) -> GradeResult:
         calls.append((path, spec.seed, data.secret))
+        SCORED_BY.append((data.secret, options.scorer_socket))
         return result(name=path.name)
 
+    class Service:
+        """A scoring service that records its life instead of starting TensorFlow."""
+
+        def __init__(self, spec: Any, data: Any) -> None:
+            self.secret = data.secret
+
+        def start(self) -> str:
+            SERVICES.append(("started", self.secret))
+            return f"socket-of-{self.secret!r}"
+
+        def ensure_running(self) -> None:
+            pass
+
+        def stop(self) -> None:
+            SERVICES.append(("stopped", self.secret))
+
+    SCORED_BY.clear()
+    SERVICES.clear()
     monkeypatch.setattr(verifying.datasource, "resolve", resolve)
     monkeypatch.setattr(verifying, "grade_file", grade_file)
+    monkeypatch.setattr(verifying, "ScoringService", Service)
     return calls
+
+
+SCORED_BY: list[tuple[bytes, str | None]] = []  # (the data's secret, the scorer's socket)
+SERVICES: list[tuple[str, bytes]] = []
 
 
 def test_each_reference_is_graded_for_every_seed_and_secret(
@@ -69,6 +93,19 @@ def test_each_reference_is_graded_for_every_seed_and_secret(
     assert secrets == {b"course", verifying.derived_secret(1), verifying.derived_secret(2)}
     assert verifying.derived_secret(1) != verifying.derived_secret(2)
     assert len(outcome.gradings) == 12 and outcome.failures() == []
+
+
+def test_the_gradings_on_one_data_folder_share_one_scorer(
+        graded: list[tuple[Path, int, bytes]]) -> None:
+    """Like `grader batch`, one scoring service per course secret's data folder: 2
+    references x 2 seeds on each of 3 folders start 3 services, not 12 one-off scorers;
+    every grading on a folder is scored by that folder's service, and all are stopped."""
+    verifying.verify(SPEC, [Path("a.py"), Path("b.py")], seeds=2, secrets=3)
+    folders = [b"course", verifying.derived_secret(1), verifying.derived_secret(2)]
+    assert sorted(SERVICES) == sorted([("started", f) for f in folders]
+                                      + [("stopped", f) for f in folders])
+    assert len(SCORED_BY) == 12
+    assert all(socket == f"socket-of-{secret!r}" for secret, socket in SCORED_BY)
 
 
 def test_too_few_seeds_or_secrets_is_a_usage_error(graded: list[Any]) -> None:

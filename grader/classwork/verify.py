@@ -37,6 +37,7 @@ from grader.exercise.packs import SAMPLES_MANIFEST
 from grader.exercise.spec import ExerciseSpec
 from grader.grade import GradeOptions, grade_file
 from grader.results.result import GradeResult
+from grader.scoring.service import ScoringService
 
 # A margin is thin when the next seed, secret or machine could plausibly cross it:
 THIN_ACCURACY = 0.03  # hidden accuracy within 3 points of the full-marks bar
@@ -118,17 +119,18 @@ def verify(spec: ExerciseSpec, references: Sequence[Path], seeds: int = 3, secre
         # what each grading is for: (reference, seed, secret index), or a sample's name
         purposes: list[tuple[Path, int, int] | str] = []
         jobs_to_run: list[Callable[[], GradeResult]] = []
-        for reference in references:
-            for seed_index in range(seeds):
-                seeded = dataclasses.replace(spec, seed=spec.seed + seed_index)
-                for secret, data in enumerate(datas):
-                    purposes.append((reference, seeded.seed, secret))
-                    jobs_to_run.append(_job(reference, seeded, data, options))
-        for name in expected:
-            purposes.append(name)
-            jobs_to_run.append(_job(samples / name,  # type: ignore[operator]
-                                    _limited(spec, expected[name]), datas[0], options))
-        results = _two_at_a_time(jobs_to_run, jobs, progress)
+        with _SharedScorers(spec, datas, options) as scorers:
+            for reference in references:
+                for seed_index in range(seeds):
+                    seeded = dataclasses.replace(spec, seed=spec.seed + seed_index)
+                    for secret in range(len(datas)):
+                        purposes.append((reference, seeded.seed, secret))
+                        jobs_to_run.append(scorers.job(reference, seeded, secret))
+            for name in expected:
+                purposes.append(name)
+                jobs_to_run.append(scorers.job(samples / name,  # type: ignore[operator]
+                                               _limited(spec, expected[name]), 0))
+            results = _two_at_a_time(jobs_to_run, jobs, progress)
     for purpose, result in zip(purposes, results, strict=True):
         if isinstance(purpose, str):
             verification.samples.append(SampleCheck(purpose, result,
@@ -139,9 +141,45 @@ def verify(spec: ExerciseSpec, references: Sequence[Path], seeds: int = 3, secre
     return verification
 
 
-def _job(path: Path, spec: ExerciseSpec, data: datasource.DataPaths,
-         options: GradeOptions) -> Callable[[], GradeResult]:
-    return lambda: grade_file(path, spec, data, options)
+class _SharedScorers:
+    """One scoring service per data folder (per course secret), as `grader batch` has one
+    for its class: the verification's gradings on one folder share its TensorFlow import
+    and decoded images (each model is still scored in a process of its own, bounded). A
+    default verification grades 3 seeds on each folder: 3 scorer starts instead of 9.
+    A service a model killed is started again before the next grading; a grading that
+    finds it gone scores with a one-off scorer (grader.scoring.client)."""
+
+    def __init__(self, spec: ExerciseSpec, datas: list[datasource.DataPaths],
+                 options: GradeOptions) -> None:
+        self.datas, self.options = datas, options
+        self.services = [None if options.scorer_socket else ScoringService(spec, data)
+                         for data in datas]
+        self.sockets = [options.scorer_socket for _ in datas]
+
+    def __enter__(self) -> _SharedScorers:
+        try:
+            self.sockets = [service.start() if service else socket
+                            for service, socket in zip(self.services, self.sockets,
+                                                       strict=True)]
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for service in self.services:
+            if service is not None:
+                service.stop()
+
+    def job(self, path: Path, spec: ExerciseSpec, secret: int) -> Callable[[], GradeResult]:
+        service = self.services[secret]
+        options = dataclasses.replace(self.options, scorer_socket=self.sockets[secret])
+
+        def grade() -> GradeResult:
+            if service is not None:
+                service.ensure_running()
+            return grade_file(path, spec, self.datas[secret], options)
+        return grade
 
 
 def _limited(spec: ExerciseSpec, expected: dict[str, object]) -> ExerciseSpec:

@@ -2,12 +2,13 @@
 
 The samples below are graded four at a time on a machine whose two cores are also kept
 busy by a CPU hog (five busy processes on two cores: each run gets at most 2/5 of a core
-while all are running; a second hog only burned CI time), with a time limit of 1.5 × the most CPU time any of them used on
-the quiet machine (so the limit scales with the machine): under this load their runs
-take longer than that on the wall clock, so a wall-clock limit would have ended them as
-timeouts (the defect this test was written for: `no_callback.py`
-graded 25/100 on a busy machine, about 80 on a quiet one). Each grade must equal the
-quiet grade of the same sample (the session's batch, two at a time, on an idle machine).
+while all are running; a second hog only burned CI time), with a time limit of 1.5 × the
+most CPU time any of them used on the quiet machine (so the limit scales with the
+machine): under this load their runs take longer than that on the wall clock, so a
+wall-clock limit would have ended them as timeouts (the defect this test was written
+for: `no_callback.py` graded 25/100 on a busy machine, about 80 on a quiet one). Each
+grade must equal the quiet grade of the same sample (the session's batch, two at a time,
+on an idle machine).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def _guessing_hint(ctx: CheckContext, chance: float) -> str:
                 "directory and that training actually ran")
     said = (f"the saved model guesses on the training images too ({measured:.0%}), "
             f"although its last epoch recorded {recorded[-1]:.1%}: ")
-    if any(layer.cls == "BatchNormalization" for layer in ctx.scoring.layers):
+    if ctx.scoring.has_layer("BatchNormalization"):
         return said + ("its BatchNormalization layers predict with running averages of the "
                        "batches they saw, which a short training leaves far from the "
                        "batches' own statistics; the course's model has no "

@@ -192,7 +192,7 @@ def _likely_cause(o: Observed) -> str:
     """BatchNormalization trains on each batch's statistics and predicts with running
     averages, which a short training leaves unsettled: the honest collapse seen most
     (sample batchnorm_collapse.py)."""
-    if any(layer.cls == "BatchNormalization" for layer in o.scoring.layers):
+    if o.scoring.has_layer("BatchNormalization"):
         return ("; its BatchNormalization layers are the likely cause (they predict with "
                 "running averages that a short training leaves unsettled)")
     return ""

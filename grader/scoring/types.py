@@ -47,6 +47,10 @@ class Scoring:
     # the loss the saved model was compiled with (its compile_config), None if not saved
     saved_loss: str | tuple[str, ...] | None = None
 
+    def has_layer(self, cls: str) -> bool:
+        """Whether the saved model, as the scorer loaded it, has a layer of class `cls`."""
+        return any(layer.cls == cls for layer in self.layers)
+
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Scoring:
         hidden = raw.get("hidden") or {}
@@ -112,4 +116,3 @@ def at_chance_behind(recorded: float | None, measured: float | None, chance: flo
     evidence, which decides whom to believe, and for the hint a student reads."""
     return recorded is not None and measured is not None and recorded > 0.9 \
         and measured <= chance + 0.1
-

@@ -154,13 +154,12 @@ class _SharedScorers:
         self.datas, self.options = datas, options
         self.services = [None if options.scorer_socket else ScoringService(spec, data)
                          for data in datas]
-        self.sockets = [options.scorer_socket for _ in datas]
+        self.sockets: list[str | None] = []
 
     def __enter__(self) -> _SharedScorers:
         try:
-            self.sockets = [service.start() if service else socket
-                            for service, socket in zip(self.services, self.sockets,
-                                                       strict=True)]
+            self.sockets = [service.start() if service else self.options.scorer_socket
+                            for service in self.services]
         except BaseException:
             self.__exit__()
             raise

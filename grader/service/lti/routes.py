@@ -264,7 +264,6 @@ def register(request: Request, secret: str = "", openid_configuration: str = "",
     return response  # (its X-Frame-Options DENY is ignored where frame-ancestors is set)
 
 
-
 @router.get("/lti/jwks")
 def jwks(request: Request) -> Response:
     return JSONResponse(keys.jwks(request.app.state.engine),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import textwrap
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from rubric import SPEC, params
@@ -169,3 +170,46 @@ def test_the_check_uses_the_graders_runs_not_a_claimed_stop() -> None:
                                callback_tests=CallbackTestOutcome(claimed, "finished")),
                   callback_runs=runs)
     assert callback_behaviour(ctx, params("callback_behaviour")).status == "failed"
+
+
+WATCHER = '''
+import numpy as np
+import tensorflow as tf
+
+class Watcher(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        sums = [float(np.abs(w).sum()) for w in self.model.get_weights()]
+        if getattr(self, 'before', None) is not None:
+            print('layers', len(self.model.layers),
+                  'changed', ''.join('x' if a != b else '.' for a, b in zip(self.before, sums)))
+        self.before = sums
+        if logs.get('accuracy') > 0.999:
+            self.model.stop_training = True
+'''
+
+
+def test_the_callback_sees_its_own_model_really_trained(tmp_path: Path) -> None:
+    """The test fits the student's saved model for real: between two epochs the output
+    layer's kernel and bias change (printed 'x'), while the layers before it are frozen to
+    keep the fit cheap ('.'); the callback sees the model's own five layers."""
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((150, 150, 3)),
+        keras.layers.Conv2D(2, 3, activation="relu"),
+        keras.layers.MaxPooling2D(4),
+        keras.layers.Flatten(),
+        keras.layers.Dense(4, activation="relu"),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    saved = tmp_path / "model.keras"
+    model.save(saved)
+    runs = epoch_runs(SPEC.accuracy_threshold, 7)
+    outcome = callback_test.run(extract([WATCHER]), [r.as_config() for r in runs], SPEC,
+                                (150, 150, 3), _sandbox(), model_file=saved)
+
+    late = next(t for t in outcome.tests if t.sequence == 0)  # a run of several epochs
+    assert late.error is None, late.error
+    # weights in order: conv kernel, bias; dense kernel, bias; output kernel, bias
+    assert late.output.strip().splitlines()[-1] == "layers 5 changed ....xx"
+    assert _judge("Watcher", outcome, 7).status == "passed"  # type: ignore[attr-defined]

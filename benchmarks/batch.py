@@ -6,7 +6,10 @@ Each of the 16 students hands in the reference module (so every grading trains t
 end). Medians of N, all sides in this one run, same data and thread settings. Memory:
 the peak resident memory of the whole batch (every process under `grader batch`) and of
 each worker with everything it started (its zygote, the sandbox, the callback test),
-sampled from /proc.
+sampled from /proc. The students' runs alone (each run's CPU time, from its cgroup, as
+`result.json` records it) bound the throughput any grading can reach: the student's code
+must run, so the class can go at most bare/run times as fast as bare, whatever the
+trusted side costs.
 
     python benchmarks/batch.py [--repeats 3] [--students 16] [--jobs 2]
 """
@@ -42,7 +45,7 @@ def bare_batch(folder: Path, jobs: int, env: dict[str, str]) -> tuple[float, int
 
 
 def grader_batch(folder: Path, out: Path, jobs: int, env: dict[str, str],
-                 cold: bool) -> tuple[float, int, int, float]:
+                 cold: bool) -> tuple[float, int, int, float, float]:
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     process = subprocess.Popen([GRADER, "batch", str(folder), "--out", str(out), "--jobs",
@@ -54,11 +57,13 @@ def grader_batch(folder: Path, out: Path, jobs: int, env: dict[str, str],
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit("grader batch failed")
-    scores = [json.loads(p.read_text())["score"] for p in out.glob("*/result.json")]
+    results = [json.loads(p.read_text()) for p in out.glob("*/result.json")]
+    scores = [result["score"] for result in results]
     if len(scores) != len(list(folder.glob("*.py"))) or min(scores) != 100:
         raise SystemExit(f"not every reference copy scored full marks: {scores}")
     per_worker = max(memory.peak_per_child.values(), default=0)
-    return seconds, memory.peak_total, per_worker, memory.cpu_seconds
+    run_cpu = sum(result["timings"]["run_cpu"] for result in results)
+    return seconds, memory.peak_total, per_worker, memory.cpu_seconds, run_cpu
 
 
 def main() -> int:
@@ -76,6 +81,7 @@ def main() -> int:
     batch_memory: dict[str, list[int]] = {side: [] for side in sides}
     worker_memory: dict[str, list[int]] = {side: [] for side in sides}
     graded_cpu: dict[str, list[float]] = {side: [] for side in sides}
+    run_cpu: dict[str, list[float]] = {side: [] for side in sides}
     for _ in range(args.repeats):
         stage_bare(data.train_zip)
         seconds, peak, cpu = bare_batch(folder, args.jobs, env)
@@ -83,12 +89,13 @@ def main() -> int:
         bare_memory.append(peak)
         bare_cpu.append(cpu)
         for side in sides:
-            seconds, peak, worker, cpu = grader_batch(folder, scratch / "out", args.jobs, env,
-                                                      cold=side == "cold")
+            seconds, peak, worker, cpu, runs = grader_batch(
+                folder, scratch / "out", args.jobs, env, cold=side == "cold")
             graded[side].append(seconds)
             batch_memory[side].append(peak)
             worker_memory[side].append(worker)
             graded_cpu[side].append(cpu)
+            run_cpu[side].append(runs)
     bare_median = statistics.median(bare)
     per_bare = statistics.median(bare_cpu) / args.students
     print(f"{args.students} submissions, {args.jobs} at a time, medians of {args.repeats}")
@@ -103,6 +110,10 @@ def main() -> int:
         print(f"  throughput {bare_median / median:.2f}x bare (target >= 1.5 warm); CPU "
               f"per submission {per_graded:.1f} s, {per_graded / per_bare:.2f}x bare "
               f"(target <= 0.67 warm)")
+        per_run = statistics.median(run_cpu[side]) / args.students
+        print(f"  the students' runs alone {per_run:.1f} CPU-s per submission, "
+              f"{per_run / per_bare:.2f}x bare: a grading that runs them reaches at most about "
+              f"{per_bare / per_run:.2f}x bare throughput")
         print(f"  peak memory, whole batch {max(batch_memory[side]) / GB:.2f} GB; one worker "
               f"with its runs {max(worker_memory[side]) / GB:.2f} GB (target <= 1.2 GB)")
     shutil.rmtree(scratch, ignore_errors=True)

@@ -114,22 +114,26 @@ def web_cpu_seconds(pid: int) -> float:
 
 
 def submit_and_wait(url: str, token: str, data: bytes, name: str) -> dict[str, float]:
+    """Upload, poll the job every 0.2 s, fetch the report: one client, one kept-alive
+    connection, as a browser holds. (A new httpx client per poll builds a TLS context and
+    a connection each time: 20-40 ms of this process's CPU per poll, taken from the
+    grading on the same 2 cores.)"""
     headers = {"Authorization": f"Bearer {token}"}
-    started = time.perf_counter()
-    answer = httpx.post(f"{url}/api/v1/submissions", headers=headers,
-                        files={"file": (name, data)}, timeout=60)
-    answer.raise_for_status()
-    uploaded = time.perf_counter()
-    accepted = answer.json()
-    while True:
-        status = httpx.get(f"{url}{accepted['status_url']}", headers=headers, timeout=60).json()
-        if status["state"] in ("done", "error"):
-            break
-        time.sleep(0.2)
-    before_report = time.perf_counter()
-    report = httpx.get(f"{url}{accepted['report_url']}", headers=headers, timeout=60)
-    report.raise_for_status()
-    ended = time.perf_counter()
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        started = time.perf_counter()
+        answer = client.post("/api/v1/submissions", files={"file": (name, data)})
+        answer.raise_for_status()
+        uploaded = time.perf_counter()
+        accepted = answer.json()
+        while True:
+            status = client.get(accepted["status_url"]).json()
+            if status["state"] in ("done", "error"):
+                break
+            time.sleep(0.2)
+        before_report = time.perf_counter()
+        report = client.get(accepted["report_url"])
+        report.raise_for_status()
+        ended = time.perf_counter()
     result = status["attempt"]["result"]
     if result["score"] != result["max_score"]:
         raise RuntimeError(f"the reference did not score full marks: {result}")
@@ -192,7 +196,7 @@ def upload_to_report(repeats: int) -> None:
           f"(run in sandbox {median('run', split):.2f} s, trusted scoring "
           f"{median('score', split):.2f} s), report request "
           f"{median('report', runs) * 1000:.0f} ms")
-    print(f"upload→report: ratio {total / bare_median:.3f} (target <= 1.05, stretch <= 0.8)")
+    print(f"upload→report: ratio {total / bare_median:.3f} (target <= 0.8, warm)")
 
 
 def with_outputs(student: str, number: int, grade_seconds: float,

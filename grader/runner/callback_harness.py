@@ -18,7 +18,7 @@ real training; where it stopped is the first epoch after which the flag was set.
 
 What the training costs is paid by every grading, so it is the least a real fit can be
 (measured on the reference's model, four runs of 42 epochs: 6.2 CPU-seconds at first,
-1.6-2.4 with the first three of what follows, about half that with the fourth;
+1.6-2.4 with the first three of what follows, a third of that with the fourth;
 docs/performance.md): one image a step; plain SGD, whose update is one operation per
 weight where RMSprop's is several; one endless dataset per fit with one step an epoch, so
 Keras makes one iterator a fit rather than two an epoch (15 ms each); and only the output
@@ -89,13 +89,13 @@ def _model(keras: Any, input_shape: list[int], saved: str | None) -> Any:
 def train_only_the_last_layer(model: Any) -> None:
     """Freeze every layer with weights but the last, so a step computes the gradient of
     the output layer alone. The fit stays real (a forward pass through the whole model,
-    the output layer's weights updated) at half its cost on the reference's model: the
-    Dense(512) before the output has 9.5 million weights whose gradient a full step
-    computes and SGD updates (docs/performance.md). A callback could tell from
-    `layer.trainable` that this is not the graded fit, as it could from the optimizer;
-    nothing rests on its not telling: the graded fit's own stop is judged against its
-    corroborated history (callback_stop), so a callback that behaves one way here and
-    another there loses that point, and one that behaves right in both is right."""
+    the output layer's weights updated) at a third of its cost on the reference's model:
+    the Dense(512) before the output has 9.5 million weights whose gradient a full
+    step computes and SGD updates (docs/performance.md). A callback could tell from
+    `layer.trainable` that this is not the graded fit, as it could from the optimizer.
+    Nothing rests on its not telling: the graded fit's own stop is judged against its
+    corroborated history (callback_stop), and code that looks for the grader goes to
+    review (docs/security.md, residuals)."""
     weighted = [layer for layer in model.layers if layer.weights]
     for layer in weighted[:-1]:
         layer.trainable = False

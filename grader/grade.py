@@ -279,6 +279,7 @@ def _details(ctx: CheckContext) -> dict[str, object]:
         "generator": vars(generator) if generator else None,
         "compile": vars(ctx.trace.compiles[-1]) if ctx.trace.compiles else None,
         "callback_tests": [vars(t) for t in ctx.callback_tests.tests],
+        "callback_test_model": ctx.callback_tests.model,
         "execution": vars(ctx.trace.execution),
         "hidden_confusion": ctx.scoring.hidden_confusion,
         "hidden_misclassified": list(ctx.scoring.hidden_misclassified),

@@ -192,6 +192,20 @@ def test_the_callback_sees_its_own_model_really_trained(tmp_path: Path) -> None:
     """The test fits the student's saved model for real: between two epochs the output
     layer's kernel and bias change (printed 'x'), while the layers before it are frozen to
     keep the fit cheap ('.'); the callback sees the model's own five layers."""
+    saved = _small_saved_model(tmp_path / "model.keras")
+    runs = epoch_runs(SPEC.accuracy_threshold, 7)
+    outcome = callback_test.run(extract([WATCHER]), [r.as_config() for r in runs], SPEC,
+                                (150, 150, 3), _sandbox(), model_file=saved)
+
+    late = next(t for t in outcome.tests if t.sequence == 0)  # a run of several epochs
+    assert late.error is None, late.error
+    # weights in order: conv kernel, bias; dense kernel, bias; output kernel, bias
+    assert late.output.strip().splitlines()[-1] == "layers 5 changed ....xx"
+    assert _judge("Watcher", outcome, 7).status == "passed"  # type: ignore[attr-defined]
+    assert outcome.model == callback_test.MODEL_USED["student"]
+
+
+def _small_saved_model(path: Path) -> Path:
     import keras
 
     model = keras.Sequential([
@@ -202,14 +216,43 @@ def test_the_callback_sees_its_own_model_really_trained(tmp_path: Path) -> None:
         keras.layers.Dense(4, activation="relu"),
         keras.layers.Dense(1, activation="sigmoid"),
     ])
-    saved = tmp_path / "model.keras"
-    model.save(saved)
-    runs = epoch_runs(SPEC.accuracy_threshold, 7)
-    outcome = callback_test.run(extract([WATCHER]), [r.as_config() for r in runs], SPEC,
-                                (150, 150, 3), _sandbox(), model_file=saved)
+    model.save(path)
+    return path
 
-    late = next(t for t in outcome.tests if t.sequence == 0)  # a run of several epochs
-    assert late.error is None, late.error
-    # weights in order: conv kernel, bias; dense kernel, bias; output kernel, bias
-    assert late.output.strip().splitlines()[-1] == "layers 5 changed ....xx"
-    assert _judge("Watcher", outcome, 7).status == "passed"  # type: ignore[attr-defined]
+
+COURSE_CALLBACK = '''
+import tensorflow as tf
+DESIRED_ACCURACY = 0.999
+
+class myCallback(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs={}):
+        if logs.get('acc') > DESIRED_ACCURACY:
+            print('stop at', epoch)
+            self.model.stop_training = True
+'''
+
+
+def test_a_callback_that_reads_only_its_logs_is_played_on_the_stand_in(
+        tmp_path: Path) -> None:
+    """The course's callback can reach nothing of its model but the stop flag
+    (grader.evidence.callback_reach), so the test plays it on the harness's small model
+    and never loads the student's: it stops where it would on the student's own model,
+    the first epoch of each run whose accuracy is above the threshold."""
+    saved = _small_saved_model(tmp_path / "model.keras")
+    runs = epoch_runs(SPEC.accuracy_threshold, 3)
+    configs = [r.as_config() for r in runs]
+    sources = extract([COURSE_CALLBACK])
+    assert [s.logs_only for s in sources] == [True]
+    on_stand_in = callback_test.run(sources, configs, SPEC, (150, 150, 3), _sandbox(),
+                                    model_file=saved)
+    on_own = callback_test.run([replace(s, logs_only=False) for s in sources], configs,
+                               SPEC, (150, 150, 3), _sandbox(), model_file=saved)
+
+    assert on_stand_in.model == callback_test.MODEL_USED["logs_only"]
+    assert on_own.model == callback_test.MODEL_USED["student"]
+    expected = [next((i for i, (accuracy, _) in enumerate(run) if accuracy > 0.999), None)
+                for run in configs]
+    for outcome in (on_stand_in, on_own):
+        assert [t.error for t in outcome.tests] == [None] * len(configs)
+        assert [t.stopped_at for t in outcome.tests] == expected
+    assert [t.output for t in on_stand_in.tests] == [t.output for t in on_own.tests]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
+from grader.evidence.callback_reach import logs_only
 from grader.evidence.names import call_name
 from grader.evidence.source import python_of
 from grader.run.callback_test import CallbackSource
@@ -184,7 +185,9 @@ def _source_of(cls: ast.ClassDef,
         text, problem = "", f"the class could not be read out of the code ({exc})"
     if len(text) > MAX_MODULE_CHARS:
         text, problem = "", "the class and its scope are too large to test apart"
-    return CallbackSource(cls.name, text, _constructor(cls.name, module), problem)
+    constructor = _constructor(cls.name, module)
+    return CallbackSource(cls.name, text, constructor, problem,
+                          logs_only=not problem and logs_only(text, cls.name, constructor))
 
 
 def _constructor(name: str, module: ast.Module) -> str:

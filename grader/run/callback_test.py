@@ -39,6 +39,10 @@ MAX_RESULTS_BYTES = 1024 * 1024
 TIME_SECONDS = 300
 MEMORY_MB = 2048
 MAX_MODEL_BYTES = 512 * 1024 * 1024  # as the scorer: a larger model is not loaded
+# which model the callbacks were played on, as result.json says it
+MODEL_USED = {"student": "the student's own model",
+              "logs_only": "a small stand-in model: the callbacks' code reads only their logs",
+              "not_loaded": "a small stand-in model: the student's model could not be loaded"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class CallbackSource:
     module: str  # Python source: its scope, then the class, at module level
     constructor: str  # an expression that makes one instance, evaluated after `module`
     problem: str | None = None  # why the extraction may be incomplete
+    # its code reads only its logs and sets the stop flag (grader.evidence.callback_reach):
+    # it behaves the same on any model, so the test trains the harness's stand-in
+    logs_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class CallbackTestOutcome:
     tests: tuple[CallbackTest, ...] = ()
     status: str = "not_run"  # the sandbox's status, or "not_run" (nothing to test)
     message: str = ""  # why the test gave no results, when it gave none
+    model: str = ""  # which model the callbacks were played on (MODEL_USED), "" not run
 
     def untested(self, names: Sequence[str]) -> str:
         """Why the callback classes `names` (the graded fit's) could not be judged apart
@@ -150,7 +158,9 @@ def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
             "seed": spec.seed, "intra_op_threads": spec.intra_op_threads,
             "results": inside(run_dir / "artefacts" / RESULTS_FILE)}
         model = run_dir / "work" / "model.keras"
-        if model_file is None or not copy_no_follow(model_file, model, MAX_MODEL_BYTES + 1):
+        logs_only = all(s.logs_only for s in sources)
+        if logs_only or model_file is None \
+                or not copy_no_follow(model_file, model, MAX_MODEL_BYTES + 1):
             model.unlink(missing_ok=True)
         config["model"] = inside(model) if model.exists() else None
         config_file = run_dir / "harness.json"
@@ -162,10 +172,16 @@ def run(sources: Sequence[CallbackSource], epoch_runs: list[list[list[float]]],
                                         inside(config_file)],
                               environment(inside, run_dir, spec.intra_op_threads),
                               inside(run_dir / "work"), limits, use_bubblewrap, warm=server)
-        tests = parse(read_json(run_dir / "artefacts" / RESULTS_FILE, [], MAX_RESULTS_BYTES),
-                      len(epoch_runs))
+        results = read_json(run_dir / "artefacts" / RESULTS_FILE, [], MAX_RESULTS_BYTES)
+        tests = parse(results, len(epoch_runs))
         message = "" if tests else (outcome.message or "the callback test left no results")
-        return CallbackTestOutcome(tests, outcome.status, message)
+        # the harness says whether the offered model loaded; it ran beside the callback's
+        # code, so this is only ever a note for the instructor, never a verdict's ground
+        loaded = isinstance(results, dict) and results.get("model") == "student"
+        used = "logs_only" if logs_only else "student" if config["model"] and loaded \
+            else "not_loaded"
+        return CallbackTestOutcome(tests, outcome.status, message,
+                                   MODEL_USED[used] if tests else "")
     finally:
         remove_tree(run_dir)
 

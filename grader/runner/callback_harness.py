@@ -57,13 +57,15 @@ class HarnessConfig:
         return cls(**json.loads(Path(path).read_text()))
 
 
-def _model(keras: Any, input_shape: list[int], saved: str | None) -> Any:
+def _model(keras: Any, input_shape: list[int], saved: str | None) -> tuple[Any, str]:
     """The student's own model where it loads (safe mode: no code in it runs), so the
     callback's `self.model` is the model it trained in the graded run; else a small real
     CNN of the course's shape. Compiled with a binary loss on one sigmoid unit, or a
     sparse categorical one on several, so real training runs whatever its output; plain
     SGD, the cheapest real optimizer (the student's own compile is not needed: the logs
-    the callback reads are the run of epochs', not the loss's)."""
+    the callback reads are the run of epochs', not the loss's). Says which it is:
+    "student" or "stand-in". The trusted side gives no model where the callbacks' code
+    reads only their logs (grader.evidence.callback_reach): any model will do for them."""
     if saved:
         try:
             model = keras.saving.load_model(saved, compile=False, safe_mode=True)
@@ -72,7 +74,7 @@ def _model(keras: Any, input_shape: list[int], saved: str | None) -> Any:
             model.compile(optimizer="sgd", metrics=["accuracy"],
                           loss="binary_crossentropy" if units == 1
                           else "sparse_categorical_crossentropy")
-            return model
+            return model, "student"
         except Exception:  # noqa: BLE001 - any model that will not load: the stand-in
             pass
     model = keras.Sequential([
@@ -83,7 +85,7 @@ def _model(keras: Any, input_shape: list[int], saved: str | None) -> Any:
         keras.layers.Dense(1, activation="sigmoid"),
     ])
     model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
-    return model
+    return model, "stand-in"
 
 
 def train_only_the_last_layer(model: Any) -> None:
@@ -172,7 +174,7 @@ def main(config_path: str) -> int:
     # compat notes (logs['acc'] read as 'accuracy' …) need a recorder; nobody reads it
     install(Recorder(Path(config.results).with_name("notes.json")))
     compat.install()
-    model = _model(keras, config.input_shape, config.model)
+    model, which = _model(keras, config.input_shape, config.model)
     shape = [int(v) for v in model.input_shape[1:]] if all(
         isinstance(v, int) for v in model.input_shape[1:]) else config.input_shape
     rng = np.random.default_rng(config.seed)
@@ -185,7 +187,7 @@ def main(config_path: str) -> int:
         results += _test_class(keras, model, data, spec, config.epoch_runs)
     target = Path(config.results)
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"tests": results}))
+    tmp.write_text(json.dumps({"tests": results, "model": which}))
     os.replace(tmp, target)
     return 0
 

@@ -184,6 +184,10 @@ def serve(socket_path: str, hidden: Path, train_zip: Path, classes: list[str],
     import tensorflow  # noqa: F401
 
     images.prewarm(hidden, train_zip, classes)
+    # what the imports and the decoded images made lives as long as the service: out of
+    # the collector's sight, the full collection after each model walks only what that
+    # model's scoring left (0.15 CPU-seconds a request otherwise, measured)
+    gc.freeze()
     while True:
         connection, _ = server.accept()
         with connection:

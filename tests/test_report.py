@@ -493,6 +493,22 @@ def test_instructor_view_shows_limits_and_full_logs() -> None:
     assert "60 earlier lines not shown" in student
 
 
+def test_the_instructor_view_says_which_model_the_callback_test_played_on() -> None:
+    result = graded([0.6, 1.0], 2)
+    result.details["callback_tests"] = [{"callback": "myCallback", "sequence": 0,
+                                         "stopped_at": 1, "error": None}]
+    result.details["callback_test_model"] = "a small stand-in model: the callbacks' code " \
+        "reads only their logs"
+
+    instructor = report.render(result, "instructor", REFERENCE)
+
+    assert "callback test: myCallback, run 1" in instructor
+    assert "stopped at epoch 2" in instructor  # Keras's epoch 1 shown from 1
+    assert "callback test played on" in instructor
+    assert "reads only their logs" in instructor
+    assert "callback test played on" not in report.render(result, "student", REFERENCE)
+
+
 def test_the_run_section_says_the_cpu_time_used_and_how_the_run_started() -> None:
     result = graded([0.6, 1.0], 2, sandbox="bubblewrap")
     result.details["limits"] = {"time_seconds": 600.0, "time_clock": "600 s of CPU time "

@@ -69,6 +69,10 @@ COURSE_SHAPES = {
             accuracy = logs['accuracy']
         if accuracy > DESIRED_ACCURACY:
             self.model.stop_training = True"""),
+    "the callbacks module imported": _class("""
+        if logs.get('accuracy') > DESIRED_ACCURACY:
+            self.model.stop_training = True""", base="callbacks.Callback").replace(
+        HEADER, HEADER + "from tensorflow.keras import callbacks\n"),
     "Callback imported by name": _class("""
         if logs.get('accuracy') > DESIRED_ACCURACY:
             self.model.stop_training = True""", base="Callback").replace(
@@ -146,6 +150,8 @@ REACHING_CLASSES = {
     "a module-level value computed by a call": ("", "LIMIT = float('0.999')\n", ""),
     "a module-level name over a builtin": ("", "from os import getcwd as print\n", ""),
     "another Keras callback as its base": ("", "", "EarlyStopping"),
+    "a `Callback` that is not Keras's": ("", "from unittest.mock import Mock as Callback\n",
+                                         "Callback"),
 }
 
 
@@ -155,8 +161,10 @@ def test_a_class_that_reaches_further_keeps_the_students_model(name: str) -> Non
     these out at all)."""
     extra, before, constructor = REACHING_CLASSES[name]
     base = "tf.keras.callbacks.Callback"
-    if constructor == "EarlyStopping":
-        base, constructor = "tf.keras.callbacks.EarlyStopping", ""
+    if constructor in ("EarlyStopping", "Callback"):
+        base = {"EarlyStopping": "tf.keras.callbacks.EarlyStopping",
+                "Callback": "Callback"}[constructor]
+        constructor = ""
     assert logs_only(_class(STOP), "myCallback", "myCallback()") is True
     code = before + _class(STOP, extra=extra, base=base)
     assert logs_only(code, "myCallback", constructor or "myCallback()") is False

@@ -81,11 +81,13 @@ class _Scope:
 
     def admit(self, node: ast.stmt) -> bool:
         if isinstance(node, ast.Import | ast.ImportFrom):
+            source = f"{node.module}." if isinstance(node, ast.ImportFrom) else ""
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
                 if bound in PROTECTED_NAMES or alias.name == "*":
                     return False
-                self.imported[bound] = alias.name
+                self.imported[bound] = source + (alias.name if alias.asname or source
+                                                 else bound)
             return True
         if isinstance(node, ast.Assign) and node.targets \
                 and all(isinstance(t, ast.Name) and t.id not in PROTECTED_NAMES
@@ -137,13 +139,17 @@ class _Scope:
         if isinstance(base, ast.Name):
             if base.id in self.classes:
                 return self.class_logs_only(base.id, seen)
-            return self.imported.get(base.id) == "Callback"
-        if isinstance(base, ast.Attribute) and base.attr == "Callback":
-            root: ast.expr = base.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            return isinstance(root, ast.Name) and root.id in self.imported
-        return False
+            return self.imported.get(base.id, "").endswith("callbacks.Callback")
+        if not isinstance(base, ast.Attribute) or base.attr != "Callback":
+            return False
+        owner = base.value  # `….callbacks`, or a name imported as a `callbacks` module
+        if isinstance(owner, ast.Name):
+            return self.imported.get(owner.id, "").endswith("callbacks")
+        root: ast.expr = owner
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(owner, ast.Attribute) and owner.attr == "callbacks" \
+            and isinstance(root, ast.Name) and root.id in self.imported
 
 
 def _docstring(statement: ast.stmt) -> bool:
@@ -158,23 +164,17 @@ class _Method:
         self.function = function
         self.module_names = module_names
         arguments = function.args
-        self.parameters = [a.arg for a in (*arguments.posonlyargs, *arguments.args,
-                                           *arguments.kwonlyargs)]
-        if arguments.vararg:
-            self.parameters.append(arguments.vararg.arg)
-        if arguments.kwarg:
-            self.parameters.append(arguments.kwarg.arg)
-        self.self_name = self.parameters[0] if arguments.posonlyargs or arguments.args \
-            else None
+        self.parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                           *(a for a in (arguments.vararg, arguments.kwarg) if a is not None)]
+        positional = [*arguments.posonlyargs, *arguments.args]
+        self.self_name = positional[0].arg if positional else None
 
     def logs_only(self) -> bool:
         arguments = self.function.args
-        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                 *(a for a in (arguments.vararg, arguments.kwarg) if a is not None)]
         if self.self_name is None or self.function.decorator_list \
                 or self.function.returns is not None \
-                or any(a.annotation is not None for a in every) \
-                or any(p in PROTECTED_NAMES for p in self.parameters):
+                or any(a.annotation is not None or a.arg in PROTECTED_NAMES
+                       for a in self.parameters):
             return False
         defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
         if not all(_literal(d) for d in defaults):
